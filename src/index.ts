@@ -1,0 +1,47 @@
+/**
+ * sharpness-aware — Sharpness-Aware Minimization and its family for jax-js.
+ *
+ * This entry point is browser-safe (no `node:` imports). Data loading, the trainer, reports
+ * and the CLI live behind `sharpness-aware/node`.
+ */
+import "./engine/polyfills.js";
+
+export { initEngine, type EngineDevice } from "./engine/device.js";
+export {
+  EPS,
+  leafPaths,
+  stagedSum,
+  treeAdd,
+  treeAxpy,
+  treeDot,
+  treeMul,
+  treeNorm,
+  treeScale,
+  treeSquaredNorm,
+  treeSub,
+  treeZerosLike,
+  type Params,
+  type Scalar,
+} from "./engine/tree.js";
+
+export type { GradientTransformation, Schedule, ScalarOrSchedule } from "./optim/types.js";
+export { sgd, type SgdOptions, type SgdState } from "./optim/sgd.js";
+export { adam, type AdamOptions, type AdamState } from "./optim/adam.js";
+export { adamw, type AdamwState } from "./optim/adamw.js";
+export { applyUpdates } from "./optim/apply.js";
+export { chain } from "./optim/chain.js";
+export { clipByGlobalNorm, type ClipState } from "./optim/clip.js";
+export { constantSchedule, cosineDecaySchedule, linearWarmup, stepSchedule } from "./optim/schedules.js";
+
+export {
+  makeSharpnessAware,
+  type LossFn,
+  type Perturbation,
+  type SharpnessAwareOptimizer,
+  type SharpnessState,
+  type StepOptions,
+  type StepOutput,
+} from "./sam/core.js";
+export { sam, normalizedPerturbation, type SamOptions, type SamState } from "./sam/sam.js";
+export { asam, adaptivePerturbation, type AsamOptions, type AsamState } from "./sam/asam.js";
+export { fsam, type FsamOptions, type FsamState } from "./sam/fsam.js";

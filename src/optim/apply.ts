@@ -1,0 +1,17 @@
+import "../engine/polyfills.js";
+import { tree, type numpy as np } from "@jax-js/jax";
+import type { Params } from "./types.js";
+
+/**
+ * `params + updates`, leaf-wise, keeping each parameter's dtype (optax `apply_updates`).
+ * Consumes both trees; returns the new parameters.
+ *
+ * @example params = applyUpdates(params, updates);
+ */
+export function applyUpdates<T extends Params>(params: T, updates: Params): T {
+  return tree.map((p: np.Array, u: np.Array) => {
+    const dt = p.dtype;
+    const out = p.add(u);
+    return out.dtype === dt ? out : out.astype(dt);
+  }, params, updates as T) as T;
+}

@@ -1,0 +1,94 @@
+/**
+ * SGD with momentum, Nesterov and coupled weight decay — PyTorch's `torch.optim.SGD`
+ * (dampening 0), as an optax gradient transformation.
+ *
+ *   d = g + wd·w
+ *   buf_t = μ·buf_{t−1} + d          (buf_0 = 0, so the first step gives buf = d as in PyTorch)
+ *   d = nesterov ? d + μ·buf_t : buf_t        (μ = 0: d unchanged, no buffer kept)
+ *   update = −η(t)·d
+ *
+ * Defaults: momentum 0, nesterov false, weightDecay 0 (PyTorch's).
+ */
+import "../engine/polyfills.js";
+import { numpy as np, tree } from "@jax-js/jax";
+import type { GradientTransformation, Params, ScalarOrSchedule } from "./types.js";
+import { evalSchedule } from "./schedules.js";
+import { checkBoolean, checkKeys, checkNumber } from "./validate.js";
+
+export interface SgdOptions {
+  /** η, a number ≥ 0 or a schedule of the step count. Required. */
+  learningRate: ScalarOrSchedule;
+  /** μ ∈ [0, 1). Default 0. */
+  momentum?: number;
+  /** Nesterov momentum (needs momentum > 0). Default false. */
+  nesterov?: boolean;
+  /** Coupled L2 weight decay ≥ 0, added to the gradient. Default 0. */
+  weightDecay?: number;
+}
+
+export type SgdState = {
+  /** Steps taken, 0-d int32. */
+  count: np.Array;
+  /** Momentum buffers (absent when momentum is 0). */
+  momentum?: Params;
+};
+
+export function checkLearningRate(owner: string, lr: unknown): ScalarOrSchedule {
+  if (typeof lr === "function") return lr as ScalarOrSchedule;
+  return checkNumber(owner, "learningRate", lr, { lo: 0 });
+}
+
+/** Adds `wd·w` to each gradient. Consumes `grads` and `params`. */
+export function addWeightDecay(owner: string, grads: Params, weightDecay: number, params: Params | undefined): Params {
+  if (weightDecay === 0) {
+    if (params) tree.dispose(params);
+    return grads;
+  }
+  if (!params) throw new Error(`${owner}: weightDecay needs params; call update(grads, state, params)`);
+  return tree.map((g: np.Array, w: np.Array) => g.add(w.mul(weightDecay)), grads, params);
+}
+
+/**
+ * PyTorch-style SGD.
+ *
+ * @example
+ * const opt = sgd({ learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+ * let state = opt.init(tree.ref(params));
+ * const [updates, next] = opt.update(grads, state, tree.ref(params));
+ */
+export function sgd(options: SgdOptions): GradientTransformation<SgdState> {
+  checkKeys("sgd", options, ["learningRate", "momentum", "nesterov", "weightDecay"]);
+  const { learningRate, momentum = 0, nesterov = false, weightDecay = 0 } = options ?? ({} as SgdOptions);
+  const lr = checkLearningRate("sgd", learningRate);
+  checkNumber("sgd", "momentum", momentum, { lo: 0, hi: 1, hiOpen: true });
+  checkBoolean("sgd", "nesterov", nesterov);
+  checkNumber("sgd", "weightDecay", weightDecay, { lo: 0 });
+  if (nesterov && momentum === 0) throw new RangeError("sgd: nesterov needs momentum > 0 (got momentum 0)");
+
+  return {
+    init(params) {
+      const state: SgdState = { count: np.array(0, { dtype: np.int32 }) };
+      if (momentum > 0) state.momentum = tree.map((w: np.Array) => np.zerosLike(w), params);
+      else tree.dispose(params);
+      return state;
+    },
+    update(grads, state, params) {
+      const d = addWeightDecay("sgd", grads, weightDecay, params);
+      const step = evalSchedule(lr, state.count.ref);
+      const next: SgdState = { count: state.count.add(1) };
+      let dir: Params;
+      if (momentum > 0) {
+        const buf = tree.map((b: np.Array, x: np.Array) => b.mul(momentum).add(x), state.momentum!, tree.ref(d));
+        if (nesterov) dir = tree.map((x: np.Array, b: np.Array) => x.add(b.mul(momentum)), d, tree.ref(buf));
+        else {
+          tree.dispose(d);
+          dir = tree.ref(buf);
+        }
+        next.momentum = buf;
+      } else dir = d;
+      const updates = tree.map((x: np.Array) => x.mul(typeof step === "number" ? -step : step.ref.neg()), dir);
+      if (typeof step !== "number") step.dispose();
+      return [updates, next];
+    },
+  };
+}

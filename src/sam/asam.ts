@@ -1,0 +1,84 @@
+/**
+ * ASAM — Adaptive SAM (Kwon et al., ICML 2021; seed 000), following SamsungLabs/ASAM.
+ *
+ *   T = |w| + η  (element-wise, on the adaptive leaves; T = 1 on the others)
+ *   ε = ρ T² g / (‖T g‖₂ + 1e-12)
+ *   w ← base step with ∇L_B(w + ε), taken at w
+ *
+ * With T ≡ 1 this is SAM. η = 0 on all leaves is the `adaptive=True` form of davda54/sam and
+ * nblt/F-SAM; η = 0.01 is the ASAM paper's default. The official code scales only parameters
+ * whose name contains "weight" (not biases, not BatchNorm); `adaptiveLeaves` expresses that:
+ * a predicate on the dotted leaf path (e.g. `(path) => path.endsWith(".w")`). Default: all
+ * leaves. We use eps 1e-12 (the official code adds 1e-16).
+ *
+ * Defaults: rho 0.5, eta 0.01 (ASAM paper, CIFAR-10).
+ */
+import "../engine/polyfills.js";
+import { numpy as np, tree } from "@jax-js/jax";
+import type { GradientTransformation, Params } from "../optim/types.js";
+import { EPS, leafPaths, treeNorm } from "../engine/tree.js";
+import { checkKeys, checkNumber } from "../optim/validate.js";
+import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+
+export interface AsamOptions {
+  /** Radius ρ ≥ 0. Default 0.5. */
+  rho?: number;
+  /** η ≥ 0 in T = |w| + η. Default 0.01. */
+  eta?: number;
+  /** Which leaves get T = |w| + η (dotted path predicate). Default: all. */
+  adaptiveLeaves?: (path: string) => boolean;
+}
+
+export type AsamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
+
+export function checkAdaptiveLeaves(owner: string, f: unknown): ((path: string) => boolean) | undefined {
+  if (f !== undefined && typeof f !== "function") throw new RangeError(`${owner}: adaptiveLeaves must be a function (path) => boolean (got ${String(f)})`);
+  return f as ((path: string) => boolean) | undefined;
+}
+
+/**
+ * `ρ T² d / (‖T d‖₂ + 1e-12)` with `T = |w| + η` on the selected leaves, 1 elsewhere.
+ * Consumes `d` and `params`. Shared by ASAM and F-SAM's adaptive form.
+ */
+export function adaptivePerturbation(d: Params, params: Params, rho: number, eta: number, adaptiveLeaves?: (path: string) => boolean): Params {
+  const paths = leafPaths(params);
+  const [dl, def] = tree.flatten(d) as [np.Array[], any];
+  const wl = tree.leaves(params) as np.Array[];
+  const ts: (np.Array | null)[] = wl.map((w, i) => {
+    if (adaptiveLeaves && !adaptiveLeaves(paths[i])) {
+      w.dispose();
+      return null;
+    }
+    return np.abs(w).add(eta);
+  });
+  const td = dl.map((x, i) => (ts[i] ? x.mul(ts[i]!.ref) : x));
+  const scale = np.divide(rho, treeNorm(td.map((x) => x.ref)).add(EPS));
+  const eps = td.map((x, i) => (ts[i] ? x.mul(ts[i]!) : x).mul(scale.ref));
+  scale.dispose();
+  return tree.unflatten(def, eps) as Params;
+}
+
+/**
+ * Wrap `base` with ASAM.
+ *
+ * @example const opt = asam(sgd({ learningRate: 0.1 }), { rho: 0.5, eta: 0.01 });
+ */
+export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions = {}): SharpnessAwareOptimizer<AsamState<BS>> {
+  checkKeys("asam", options, ["rho", "eta", "adaptiveLeaves"]);
+  const { rho = 0.5, eta = 0.01, adaptiveLeaves } = options;
+  checkNumber("asam", "rho", rho, { lo: 0 });
+  checkNumber("asam", "eta", eta, { lo: 0 });
+  checkAdaptiveLeaves("asam", adaptiveLeaves);
+  return makeSharpnessAware<BS, Record<string, never>>(base, {
+    name: "asam",
+    trivial: rho === 0,
+    initExtra(params) {
+      tree.dispose(params);
+      return {};
+    },
+    perturb(g, params, extra, count) {
+      count.dispose();
+      return [adaptivePerturbation(g, params, rho, eta, adaptiveLeaves), extra];
+    },
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Test helpers: engine start, a live-buffer counter, and closeness checks.
+ *
+ * jax-js has no public live-buffer counter (DESIGN §5), so `trackBuffers()` wraps the wasm
+ * backend's malloc/incRef/decRef (reached through the pinned version's internal module) and
+ * keeps its own reference counts. Buffers allocated before tracking starts are not counted.
+ */
+import { readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import assert from "node:assert/strict";
+import { numpy as np, tree } from "@jax-js/jax";
+import { initEngine } from "../src/index.js";
+
+export async function setup(): Promise<void> {
+  await initEngine("wasm");
+}
+
+type Backend = { malloc: (...a: any[]) => number; incRef: (s: number) => void; decRef: (s: number) => void };
+let counts: Map<number, number> | null = null;
+
+async function wasmBackend(): Promise<Backend> {
+  const require = createRequire(import.meta.url);
+  const dist = dirname(require.resolve("@jax-js/jax"));
+  const file = readdirSync(dist).find((f) => /^backend-.*\.js$/.test(f));
+  if (!file) throw new Error("jax-js internal backend module not found");
+  const mod = (await import(pathToFileURL(join(dist, file)).href)) as Record<string, unknown>;
+  const getBackend = Object.values(mod).find((v) => typeof v === "function" && (v as Function).name === "getBackend") as ((d: string) => Backend) | undefined;
+  if (!getBackend) throw new Error("jax-js getBackend not found");
+  return getBackend("wasm");
+}
+
+/** Start counting live wasm buffers; returns a function that reads the current count. */
+export async function trackBuffers(): Promise<() => number> {
+  if (!counts) {
+    counts = new Map();
+    const b = await wasmBackend();
+    const { malloc, incRef, decRef } = b;
+    b.malloc = function (this: Backend, ...a: any[]) {
+      const s = malloc.apply(this, a);
+      counts!.set(s, 1);
+      return s;
+    };
+    b.incRef = function (this: Backend, s: number) {
+      incRef.call(this, s);
+      if (counts!.has(s)) counts!.set(s, counts!.get(s)! + 1);
+    };
+    b.decRef = function (this: Backend, s: number) {
+      decRef.call(this, s);
+      const c = counts!.get(s);
+      if (c !== undefined) {
+        if (c <= 1) counts!.delete(s);
+        else counts!.set(s, c - 1);
+      }
+    };
+  }
+  return () => counts!.size;
+}
+
+/** Flatten an array (consumed) to a JS number list. */
+export function flat(x: np.Array): number[] {
+  return Array.from(x.dataSync() as ArrayLike<number>);
+}
+
+/** Assert every element of `actual` is within `tol` of `expected` (absolute). */
+export function assertClose(actual: number[] | number, expected: number[] | number, tol = 1e-5, what = "value"): void {
+  const a = Array.isArray(actual) ? actual : [actual];
+  const e = Array.isArray(expected) ? expected : [expected];
+  assert.equal(a.length, e.length, `${what}: length ${a.length} vs ${e.length}`);
+  for (let i = 0; i < a.length; i++) {
+    const ok = Math.abs(a[i] - e[i]) <= tol;
+    assert.ok(ok, `${what}[${i}]: got ${a[i]}, expected ${e[i]} (tol ${tol})`);
+  }
+}
+
+/** Max absolute difference between two parameter trees (both consumed). */
+export function maxTreeDiff(a: any, b: any): number {
+  const la = tree.leaves(a) as np.Array[];
+  const lb = tree.leaves(b) as np.Array[];
+  assert.equal(la.length, lb.length);
+  let m = 0;
+  for (let i = 0; i < la.length; i++) {
+    const x = flat(la[i]);
+    const y = flat(lb[i]);
+    for (let j = 0; j < x.length; j++) m = Math.max(m, Math.abs(x[j] - y[j]));
+  }
+  return m;
+}
