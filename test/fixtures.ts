@@ -1,0 +1,73 @@
+/**
+ * A tiny MLP problem shared by the table-driven tests: 4 → 5 (tanh) → 3 softmax cross-entropy,
+ * batch of 8, from a seeded JS PRNG so the float64 reference (reference/torchlike.ts) can use
+ * exactly the same numbers.
+ */
+import { nn, numpy as np } from "@jax-js/jax";
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const DIMS = { in: 4, hidden: 5, out: 3, batch: 8 };
+
+export type TinyData = {
+  w1: number[][];
+  b1: number[];
+  w2: number[][];
+  b2: number[];
+  x: number[][];
+  y: number[];
+};
+
+/** Host copies of the initial parameters and one batch per step. */
+export function tinyProblem(seed = 1, steps = 6): { init: TinyData; batches: { x: number[][]; y: number[] }[] } {
+  const r = mulberry32(seed);
+  const u = (s: number) => (r() * 2 - 1) * s;
+  const mat = (a: number, b: number, s: number) => Array.from({ length: a }, () => Array.from({ length: b }, () => u(s)));
+  const init = {
+    w1: mat(DIMS.in, DIMS.hidden, 0.8),
+    b1: Array.from({ length: DIMS.hidden }, () => u(0.2)),
+    w2: mat(DIMS.hidden, DIMS.out, 0.8),
+    b2: Array.from({ length: DIMS.out }, () => u(0.2)),
+    x: [],
+    y: [],
+  } as TinyData;
+  const batches = Array.from({ length: steps }, () => ({
+    x: mat(DIMS.batch, DIMS.in, 1.5),
+    y: Array.from({ length: DIMS.batch }, () => Math.floor(r() * DIMS.out)),
+  }));
+  return { init, batches };
+}
+
+export type TinyParams = { w1: np.Array; b1: np.Array; w2: np.Array; b2: np.Array };
+export type TinyBatch = { x: np.Array; y: np.Array };
+
+export function toParams(d: TinyData, dtype = np.float32): TinyParams {
+  return {
+    w1: np.array(d.w1, { dtype }),
+    b1: np.array(d.b1, { dtype }),
+    w2: np.array(d.w2, { dtype }),
+    b2: np.array(d.b2, { dtype }),
+  };
+}
+
+export function toBatch(b: { x: number[][]; y: number[] }, dtype = np.float32): TinyBatch {
+  return { x: np.array(b.x, { dtype }), y: np.array(b.y, { dtype: np.int32 }) };
+}
+
+/** Mean softmax cross-entropy of the tiny MLP. Consumes params and batch. */
+export function tinyLoss(p: TinyParams, b: TinyBatch): np.Array {
+  const h = np.tanh(np.matmul(b.x, p.w1).add(p.b1));
+  const logits = np.matmul(h, p.w2).add(p.b2);
+  const lp = nn.logSoftmax(logits, -1);
+  const oh = nn.oneHot(b.y, DIMS.out).astype(lp.dtype);
+  return np.sum(lp.mul(oh)).mul(-1 / DIMS.batch);
+}
