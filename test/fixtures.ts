@@ -69,5 +69,5 @@ export function tinyLoss(p: TinyParams, b: TinyBatch): np.Array {
   const logits = np.matmul(h, p.w2).add(p.b2);
   const lp = nn.logSoftmax(logits, -1);
   const oh = nn.oneHot(b.y, DIMS.out).astype(lp.dtype);
-  return np.sum(lp.mul(oh)).mul(-1 / DIMS.batch);
+  return np.sum(lp.mul(oh)).mul(-1 / b.y.shape[0]);
 }
