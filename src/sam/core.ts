@@ -31,7 +31,7 @@ export interface StepOptions {
   hasAux?: boolean;
 }
 
-export interface StepOutput<S, A = unknown> {
+export type StepOutput<S, A = any> = {
   /** The updated parameters. */
   params: any;
   /** The updated optimizer state. */
@@ -40,7 +40,7 @@ export interface StepOutput<S, A = unknown> {
   loss: np.Array;
   /** With `hasAux`: the aux of the first (unperturbed) pass; otherwise undefined. */
   aux?: A;
-}
+};
 
 /** State of every sharpness-aware optimizer: the base optimizer's, a step count, the variant's. */
 export type SharpnessState<BS, X> = {
@@ -78,7 +78,7 @@ export interface SharpnessAwareOptimizer<S> {
    * const step = jit((p, s, b) => opt.step(loss, p, s, b));
    * const out = step(params, state, batch);
    */
-  step<B, A = unknown>(loss: LossFn<B, A>, params: Params, state: S, batch: B, options?: StepOptions): StepOutput<S, A>;
+  step<B, A = any>(loss: LossFn<B, A>, params: Params, state: S, batch: B, options?: StepOptions): StepOutput<S, A>;
 }
 
 /**
