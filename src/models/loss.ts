@@ -1,0 +1,27 @@
+import "../engine/polyfills.js";
+import { nn, numpy as np } from "@jax-js/jax";
+import type { Model, ModelState } from "./types.js";
+import type { Params } from "../engine/tree.js";
+
+/** A classification batch: inputs, int32 labels, and the model state (BatchNorm statistics). */
+export type ClassBatch<S extends ModelState = ModelState> = { x: np.Array; y: np.Array; state: S };
+
+/** Mean softmax cross-entropy of logits [N, K] against int32 labels [N]. Consumes both. */
+export function crossEntropy(logits: np.Array, labels: np.Array): np.Array {
+  const k = logits.shape[logits.ndim - 1];
+  const lp = nn.logSoftmax(logits, -1);
+  return np.mean(np.sum(lp.mul(nn.oneHot(labels, k).astype(np.float32)), -1)).neg();
+}
+
+/**
+ * The training loss of a model for `step(..., { hasAux: true })`:
+ * `(params, {x, y, state}) => [mean cross-entropy, newState]`. The model state rides in the
+ * batch so it is an argument (closures are frozen under jit) and comes back as the aux of the
+ * clean pass.
+ */
+export function classificationLoss<P extends Params, S extends ModelState>(model: Model<P, S>) {
+  return (params: P, batch: ClassBatch<S>): [np.Array, S] => {
+    const [logits, state] = model.apply(params, batch.state, batch.x, true);
+    return [crossEntropy(logits, batch.y), state];
+  };
+}
