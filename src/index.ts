@@ -35,6 +35,7 @@ export { constantSchedule, cosineDecaySchedule, linearWarmup, stepSchedule } fro
 
 export {
   makeSharpnessAware,
+  plain,
   type LossFn,
   type Perturbation,
   type SharpnessAwareOptimizer,

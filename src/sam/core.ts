@@ -190,3 +190,23 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
     },
   };
 }
+
+/**
+ * The base optimizer alone, behind the same `step` interface (one pass, no perturbation), so
+ * that training code treats SGD and the SAM family alike.
+ *
+ * @example const opt = plain(sgd({ learningRate: 0.1 }));
+ */
+export function plain<BS>(base: GradientTransformation<BS>): SharpnessAwareOptimizer<SharpnessState<BS, Record<string, never>>> {
+  return makeSharpnessAware<BS, Record<string, never>>(base, {
+    name: "plain",
+    trivial: true,
+    initExtra(params) {
+      tree.dispose(params);
+      return {};
+    },
+    perturb() {
+      throw new Error("plain: no perturbation");
+    },
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * `sharpness train` and `sharpness compare`. Every bad input ends with one line on stderr and
+ * exit code 2; no stack traces (set SHARPNESS_DEBUG=1 to see them).
+ */
+import { mkdirSync, writeFileSync, appendFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { initEngine } from "../engine/device.js";
+import { loadFashionMnist } from "../data/fashion-mnist.js";
+import { loadMnist } from "../data/mnist.js";
+import { DataError } from "../data/errors.js";
+import type { ImageDataset } from "../data/types.js";
+import { BASES, ConfigError, DATASETS, DEFAULTS, MODELS, OPTIMIZERS, validateConfig, type TrainConfig } from "../train/config.js";
+import { train } from "../train/trainer.js";
+import { compare, defaultRho, parseOptimizerSpec, summarize, type RunSummary } from "../train/compare.js";
+import { DEFAULT_COMPARISON, CLAIM } from "../train/default-comparison.js";
+import { writeReport } from "../report/html.js";
+import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
+import { progressBar } from "./progress.js";
+
+const COMMON: Record<string, FlagSpec> = {
+  dataset: { kind: "string", choices: DATASETS, help: "data set" },
+  model: { kind: "string", choices: MODELS, help: "model" },
+  hidden: { kind: "int", help: "MLP hidden width" },
+  "batch-norm": { kind: "bool", help: "BatchNorm after hidden/conv layers" },
+  base: { kind: "string", choices: BASES, help: "base optimizer" },
+  lr: { kind: "number", help: "learning rate" },
+  momentum: { kind: "number", help: "SGD momentum" },
+  "weight-decay": { kind: "number", help: "weight decay (L2 for sgd/adam, decoupled for adamw)" },
+  rho: { kind: "number", help: "perturbation radius ρ (default: sam/fsam 0.05, asam 0.5)" },
+  eta: { kind: "number", help: "ASAM η" },
+  sigma: { kind: "number", help: "F-SAM σ" },
+  lambda: { kind: "number", help: "F-SAM λ" },
+  m: { kind: "int", help: "m-sharpness sub-batch size (sam only; 0 = whole batch)" },
+  epochs: { kind: "int", help: "epochs" },
+  "batch-size": { kind: "int", help: "batch size" },
+  "label-noise": { kind: "number", help: "fraction of training labels made wrong, in [0, 1)" },
+  "train-size": { kind: "int", help: "training examples (stratified subset)" },
+  out: { kind: "string", help: "output directory" },
+  device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device (default auto)" },
+  help: { kind: "bool", help: "show this help" },
+};
+
+const TRAIN_FLAGS: Record<string, FlagSpec> = {
+  ...COMMON,
+  optimizer: { kind: "string", choices: OPTIMIZERS, help: "optimizer (sgd = the base optimizer alone)" },
+  seed: { kind: "int", help: "seed (data subset, noise, init, shuffling)" },
+};
+
+const COMPARE_FLAGS: Record<string, FlagSpec> = {
+  ...COMMON,
+  optimizers: { kind: "list", help: "optimizers, with overrides as name:key=value (e.g. asam:rho=1)" },
+  seeds: { kind: "list", help: "seeds, e.g. 0,1,2" },
+};
+
+const TOP_HELP = `sharpness — Sharpness-Aware Minimization workbench (jax-js)
+
+Usage:
+  sharpness train [flags]     train one model, print per-epoch metrics, write metrics.jsonl
+  sharpness compare [flags]   several optimizers/seeds on one setting → summary.json, report.html
+  sharpness <command> --help  flags of a command
+`;
+
+function toConfig(f: Record<string, unknown>, base: TrainConfig): { config: TrainConfig; rhoGiven: boolean } {
+  const c: TrainConfig = { ...base };
+  const map: [string, keyof TrainConfig][] = [
+    ["dataset", "dataset"], ["model", "model"], ["hidden", "hidden"], ["batch-norm", "batchNorm"], ["optimizer", "optimizer"],
+    ["base", "base"], ["lr", "lr"], ["momentum", "momentum"], ["weight-decay", "weightDecay"], ["rho", "rho"], ["eta", "eta"],
+    ["sigma", "sigma"], ["lambda", "lambda"], ["m", "m"], ["epochs", "epochs"], ["batch-size", "batchSize"],
+    ["label-noise", "labelNoise"], ["train-size", "trainSize"], ["seed", "seed"],
+  ];
+  for (const [flag, key] of map) if (f[flag] !== undefined) (c as Record<string, unknown>)[key] = f[flag];
+  return { config: c, rhoGiven: f.rho !== undefined };
+}
+
+function loadData(name: TrainConfig["dataset"]): ImageDataset {
+  process.stderr.write(`loading ${name}…\n`);
+  return name === "mnist" ? loadMnist() : loadFashionMnist();
+}
+
+const pct = (x: number | null) => (x === null ? "  -  " : (100 * x).toFixed(2).padStart(6) + "%");
+
+async function trainCommand(argv: string[]): Promise<number> {
+  const f = parseFlags(argv, TRAIN_FLAGS, "train");
+  if (f.help) {
+    process.stdout.write(helpText("Usage: sharpness train [flags]", "Train one model and print test accuracy per epoch.", TRAIN_FLAGS));
+    return 0;
+  }
+  const { config, rhoGiven } = toConfig(f, DEFAULTS);
+  if (!rhoGiven) config.rho = defaultRho(config.optimizer);
+  validateConfig(config);
+  const out = resolve(String(f.out ?? "runs/train"));
+  const device = await initEngine((f.device as "auto") ?? "auto");
+  const data = loadData(config.dataset);
+  mkdirSync(out, { recursive: true });
+  const metrics = join(out, "metrics.jsonl");
+  writeFileSync(metrics, "");
+  const bar = progressBar(config.optimizer);
+  process.stdout.write(`${config.optimizer} (base ${config.base}, ρ ${config.rho}) on ${config.dataset}, ${config.model}, device ${device}\n`);
+  process.stdout.write("epoch  train-loss  test-acc  test-loss  train-acc  noisy-fit   time\n");
+  const r = await train(config, data, {
+    onStep: (e) => bar.update((e.epoch - 1 + e.step / e.steps) / e.epochs, `epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}`),
+    onEpoch: (e) => {
+      bar.done();
+      appendFileSync(metrics, JSON.stringify({ optimizer: config.optimizer, seed: config.seed, ...e }) + "\n");
+      process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s\n`);
+    },
+  });
+  bar.done();
+  const s = summarize(config.optimizer, r);
+  writeFileSync(join(out, "result.json"), JSON.stringify({ config, result: s }, null, 2));
+  if (r.diverged) process.stdout.write(`diverged: non-finite loss at epoch ${r.diverged.epoch}, step ${r.diverged.step}; training stopped\n`);
+  process.stdout.write(`final test accuracy ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} at epoch ${s.bestEpoch}), ${r.seconds.toFixed(1)} s; wrote ${out}\n`);
+  return r.diverged ? 1 : 0;
+}
+
+async function compareCommand(argv: string[]): Promise<number> {
+  const f = parseFlags(argv, COMPARE_FLAGS, "compare");
+  if (f.help) {
+    process.stdout.write(
+      helpText(
+        "Usage: sharpness compare [flags]",
+        `Run several optimizers (and seeds) on one setting; write summary.json, report.html and\nmetrics.jsonl into --out (default runs/compare). Without flags this is the default comparison:\n${CLAIM.setting}`,
+        COMPARE_FLAGS,
+      ),
+    );
+    return 0;
+  }
+  const { config, rhoGiven } = toConfig(f, DEFAULT_COMPARISON.config);
+  const specs = ((f.optimizers as string[]) ?? DEFAULT_COMPARISON.optimizers).map(parseOptimizerSpec);
+  const seeds = ((f.seeds as string[]) ?? DEFAULT_COMPARISON.seeds.map(String)).map((s) => {
+    const v = Number(s);
+    if (!Number.isInteger(v) || v < 0) throw new UsageError(`--seeds must list integers ≥ 0 (got ${JSON.stringify(s)})`);
+    return v;
+  });
+  validateConfig({ ...config, optimizer: "sgd", rho: 0, m: 0 });
+  const out = resolve(String(f.out ?? "runs/compare"));
+  const device = await initEngine((f.device as "auto") ?? "auto");
+  const data = loadData(config.dataset);
+  mkdirSync(out, { recursive: true });
+  const metrics = join(out, "metrics.jsonl");
+  writeFileSync(metrics, "");
+  const started = Date.now();
+  const results: RunSummary[] = await compare(config, specs, seeds, rhoGiven, data, {
+    onRunStart: (label, seed, i, n, c) => process.stdout.write(`[${i + 1}/${n}] ${label} seed ${seed} (ρ ${c.rho})\n`),
+    onRunEnd: (s) =>
+      process.stdout.write(`      test ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} @${s.bestEpoch}), noisy-fit ${pct(s.noisyTrainAccuracy)}, ${s.seconds.toFixed(1)} s${s.diverged ? ", DIVERGED" : ""}\n`),
+    trainHooks: (label, seed) => {
+      const bar = progressBar(`${label} s${seed}`);
+      return {
+        onStep: (e) => bar.update((e.epoch - 1 + e.step / e.steps) / e.epochs, `epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}`),
+        onEpoch: (e) => {
+          bar.done();
+          appendFileSync(metrics, JSON.stringify({ optimizer: label, seed, ...e }) + "\n");
+        },
+      };
+    },
+  });
+  const summary = {
+    config: { ...config, optimizers: specs.map((s) => s.label), seeds, device, dataSplit: data.split },
+    claim: CLAIM,
+    results,
+    totalSeconds: (Date.now() - started) / 1000,
+  };
+  writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
+  const verdict = await writeReport(join(out, "report.html"), summary);
+  process.stdout.write(`\n${verdict}\nwrote ${join(out, "summary.json")} and ${join(out, "report.html")} (${summary.totalSeconds.toFixed(0)} s)\n`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
+      process.stdout.write(TOP_HELP);
+      return cmd === undefined ? 2 : 0;
+    }
+    if (cmd === "train") return await trainCommand(rest);
+    if (cmd === "compare") return await compareCommand(rest);
+    throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: train, compare; see sharpness --help)`);
+  } catch (e) {
+    const err = e as Error;
+    if (process.env.SHARPNESS_DEBUG) process.stderr.write(`${err.stack}\n`);
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof DataError || err instanceof RangeError) {
+      process.stderr.write(`sharpness: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`sharpness: internal error: ${err.message.split("\n")[0]} (run with SHARPNESS_DEBUG=1 for details)\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Seeded shuffling and batching on the device: the data set is uploaded once and each batch
+ * is gathered with `np.take` on an int32 index (< 0.5 ms, DESIGN §5).
+ */
+import "../engine/polyfills.js";
+import { numpy as np } from "@jax-js/jax";
+import { permutation, rng } from "../engine/prng.js";
+
+/** Arrays resident on the device. Dispose with `disposeDeviceSet`. */
+export type DeviceSet = { x: np.Array; y: np.Array; n: number };
+
+/** Upload inputs [n·d] and int32 labels [n] once. */
+export function upload(x: Float32Array, y: Int32Array, inputDim: number): DeviceSet {
+  const n = y.length;
+  return { x: np.array(x).reshape([n, inputDim]), y: np.array(y, { dtype: np.int32 }), n };
+}
+
+export function disposeDeviceSet(s: DeviceSet): void {
+  s.x.dispose();
+  s.y.dispose();
+}
+
+/**
+ * The batches of one epoch: a permutation fixed by (seed, epoch), cut into full batches of
+ * `batchSize` (the last partial batch is dropped so every step has one shape under jit).
+ */
+export function epochBatches(n: number, batchSize: number, seed: number, epoch: number): Int32Array[] {
+  const p = permutation(rng(seed, 1000 + epoch), n);
+  const out: Int32Array[] = [];
+  for (let i = 0; i + batchSize <= n; i += batchSize) out.push(p.subarray(i, i + batchSize));
+  return out;
+}
+
+/** Contiguous batches covering all n examples in order (for evaluation); the last may be short. */
+export function evalBatches(n: number, batchSize: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let i = 0; i < n; i += batchSize) out.push(Int32Array.from({ length: Math.min(batchSize, n - i) }, (_, k) => i + k));
+  return out;
+}
+
+/** Gather rows `idx` of a device set. Does not consume `set`; returns owned arrays. */
+export function take(set: DeviceSet, idx: Int32Array): { x: np.Array; y: np.Array } {
+  const i = np.array(idx, { dtype: np.int32 });
+  return { x: np.take(set.x.ref, i.ref, 0), y: np.take(set.y.ref, i, 0) };
+}
