@@ -1,0 +1,71 @@
+/** The CLI as a user meets it: every bad input is one line on stderr and exit code 2. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const cli = join(root, "build", "src", "cli", "main.js");
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: root, env: { ...process.env, SHARPNESS_DEBUG: "" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const bad: [string[], RegExp][] = [
+  [["train", "--rho", "-0.1"], /--rho must be a number ≥ 0 \(got -0\.1\)/],
+  [["train", "--optimizer", "fsam", "--lambda", "1"], /--lambda must be a number in \[0, 1\) \(got 1\)/],
+  [["train", "--lambda", "-0.5"], /--lambda must be a number in \[0, 1\)/],
+  [["train", "--optimizer", "adagrad"], /--optimizer must be one of sgd, sam, asam, fsam \(got "adagrad"\)/],
+  [["train", "--dataset", "cifar10"], /--dataset must be one of fashion-mnist, mnist \(got "cifar10"\)/],
+  [["train", "--epochs", "0"], /--epochs must be an integer ≥ 1 \(got 0\)/],
+  [["train", "--batch-size", "0"], /--batch-size must be an integer ≥ 1 \(got 0\)/],
+  [["train", "--label-noise", "1"], /--label-noise must be a number in \[0, 1\) \(got 1\)/],
+  [["train", "--label-noise", "-0.2"], /--label-noise must be a number in \[0, 1\)/],
+  [["train", "--lr", "fast"], /--lr must be a number \(got "fast"\)/],
+  [["train", "--epochs", "2.5"], /--epochs must be an integer \(got "2\.5"\)/],
+  [["train", "--epochs"], /--epochs needs a value/],
+  [["train", "--frobnicate", "3"], /train: unknown flag --frobnicate/],
+  [["train", "extra"], /unexpected argument "extra"/],
+  [["compare", "--optimizers", "sgd,nope"], /unknown optimizer "nope"/],
+  [["compare", "--seeds", "0,x"], /--seeds must list integers ≥ 0 \(got "x"\)/],
+  [["compare", "--train-size", "5"], /--train-size must be an integer ≥ 10 \(got 5\)/],
+  [["fly"], /unknown command "fly"/],
+];
+
+for (const [args, message] of bad) {
+  test(`bad input exits 2 with one line: sharpness ${args.join(" ")}`, () => {
+    const r = run(args);
+    assert.equal(r.code, 2, `exit code ${r.code}; stderr: ${r.err}`);
+    const lines = r.err.trim().split("\n").filter((l) => !l.startsWith("loading "));
+    assert.equal(lines.length, 1, `stderr should be one line: ${r.err}`);
+    assert.match(lines[0], message);
+    assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
+  });
+}
+
+test("--help on each command lists the flags", () => {
+  for (const cmd of ["train", "compare"]) {
+    const r = run([cmd, "--help"]);
+    assert.equal(r.code, 0);
+    for (const flag of ["--rho", "--label-noise", "--batch-size", "--out"]) assert.ok(r.out.includes(flag), `${cmd} --help lacks ${flag}`);
+  }
+  assert.ok(run(["compare", "--help"]).out.includes("--optimizers"));
+});
+
+test("compare writes summary.json and report.html with SVG plots", () => {
+  const out = mkdtempSync(join(tmpdir(), "cmp-"));
+  const r = run(["compare", "--dataset", "mnist", "--optimizers", "sgd,sam", "--epochs", "1", "--train-size", "500", "--hidden", "32", "--out", out]);
+  assert.equal(r.code, 0, r.err);
+  const s = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+  assert.deepEqual(s.results.map((x: any) => x.optimizer), ["sgd", "sam"]);
+  for (const k of ["testAccuracy", "bestTestAccuracy", "testLoss", "trainAccuracy", "noisyTrainAccuracy", "epochs", "seconds"]) assert.ok(k in s.results[0], `missing ${k}`);
+  assert.equal(s.config.dataset, "mnist");
+  const html = readFileSync(join(out, "report.html"), "utf8");
+  assert.ok((html.match(/<svg/g) ?? []).length >= 2, "report has SVG plots");
+  assert.ok(html.includes("Claim tested"));
+  assert.ok(existsSync(join(out, "metrics.jsonl")));
+});

