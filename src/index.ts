@@ -46,3 +46,9 @@ export {
 export { sam, normalizedPerturbation, type SamOptions, type SamState } from "./sam/sam.js";
 export { asam, adaptivePerturbation, type AsamOptions, type AsamState } from "./sam/asam.js";
 export { fsam, type FsamOptions, type FsamState } from "./sam/fsam.js";
+
+export { mlp, type MlpOptions, type MlpParams, type MlpState } from "./models/mlp.js";
+export { cnn, type CnnOptions, type CnnParams, type CnnState } from "./models/cnn.js";
+export { classificationLoss, crossEntropy, type ClassBatch } from "./models/loss.js";
+export { batchNorm, conv3x3, dense, maxPool2, heNormal, glorotUniform } from "./models/layers.js";
+export type { Model, ModelState } from "./models/types.js";

@@ -4,17 +4,8 @@
  * exactly the same numbers.
  */
 import { nn, numpy as np } from "@jax-js/jax";
+import { mulberry32 } from "../src/engine/prng.js";
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const DIMS = { in: 4, hidden: 5, out: 3, batch: 8 };
 

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import { numpy as np, tree } from "@jax-js/jax";
-import { initEngine } from "../src/index.js";
+import { applyUpdates, initEngine, type GradientTransformation } from "../src/index.js";
 
 export async function setup(): Promise<void> {
   await initEngine("wasm");
@@ -86,4 +86,20 @@ export function maxTreeDiff(a: any, b: any): number {
     for (let j = 0; j < x.length; j++) m = Math.max(m, Math.abs(x[j] - y[j]));
   }
   return m;
+}
+
+/** Apply `opt` to w0 with the given gradients; returns w after each step (all disposed). */
+export function runTransformation(opt: GradientTransformation<any>, w0: number[], grads: number[][]): number[][] {
+  let w = np.array(w0);
+  let s = opt.init(w.ref);
+  const out: number[][] = [];
+  for (const g of grads) {
+    const [u, s2] = opt.update(np.array(g), s, w.ref);
+    w = applyUpdates(w, u);
+    s = s2;
+    out.push(flat(w.ref));
+  }
+  w.dispose();
+  tree.dispose(s);
+  return out;
 }

@@ -10,7 +10,7 @@ import { loadMnist } from "../data/mnist.js";
 import { DataError } from "../data/errors.js";
 import type { ImageDataset } from "../data/types.js";
 import { BASES, ConfigError, DATASETS, DEFAULTS, MODELS, OPTIMIZERS, validateConfig, type TrainConfig } from "../train/config.js";
-import { train } from "../train/trainer.js";
+import { train, type EpochRecord, type TrainHooks } from "../train/trainer.js";
 import { compare, defaultRho, parseOptimizerSpec, summarize, type RunSummary } from "../train/compare.js";
 import { DEFAULT_COMPARISON, CLAIM } from "../train/default-comparison.js";
 import { writeReport } from "../report/html.js";
@@ -37,6 +37,7 @@ const COMMON: Record<string, FlagSpec> = {
   "train-size": { kind: "int", help: "training examples (stratified subset)" },
   out: { kind: "string", help: "output directory" },
   device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device (default auto)" },
+  threads: { kind: "bool", help: "wasm worker threads in Node (also SHARPNESS_THREADS=1)" },
   help: { kind: "bool", help: "show this help" },
 };
 
@@ -77,6 +78,21 @@ function loadData(name: TrainConfig["dataset"]): ImageDataset {
   return name === "mnist" ? loadMnist() : loadFashionMnist();
 }
 
+let threadsOn = false;
+
+/** A progress bar on each step and a metrics line (plus `onEpoch`) after each epoch. */
+function runHooks(label: string, seed: number, metrics: string, onEpoch?: (e: EpochRecord) => void): TrainHooks {
+  const bar = progressBar(`${label} s${seed}`);
+  return {
+    onStep: (e) => bar.update((e.epoch - 1 + e.step / e.steps) / e.epochs, `epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}`),
+    onEpoch: (e) => {
+      bar.done();
+      appendFileSync(metrics, JSON.stringify({ optimizer: label, seed, ...e }) + "\n");
+      onEpoch?.(e);
+    },
+  };
+}
+
 const pct = (x: number | null) => (x === null ? "  -  " : (100 * x).toFixed(2).padStart(6) + "%");
 
 async function trainCommand(argv: string[]): Promise<number> {
@@ -94,22 +110,20 @@ async function trainCommand(argv: string[]): Promise<number> {
   mkdirSync(out, { recursive: true });
   const metrics = join(out, "metrics.jsonl");
   writeFileSync(metrics, "");
-  const bar = progressBar(config.optimizer);
-  process.stdout.write(`${config.optimizer} (base ${config.base}, ρ ${config.rho}) on ${config.dataset}, ${config.model}, device ${device}\n`);
+  process.stdout.write(`${config.optimizer} (base ${config.base}, ρ ${config.rho}) on ${config.dataset}, ${config.model}, device ${device}${threadsOn ? " (threads)" : ""}\n`);
   process.stdout.write("epoch  train-loss  test-acc  test-loss  train-acc  noisy-fit   time\n");
-  const r = await train(config, data, {
-    onStep: (e) => bar.update((e.epoch - 1 + e.step / e.steps) / e.epochs, `epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}`),
-    onEpoch: (e) => {
-      bar.done();
-      appendFileSync(metrics, JSON.stringify({ optimizer: config.optimizer, seed: config.seed, ...e }) + "\n");
-      process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s\n`);
-    },
-  });
-  bar.done();
+  const r = await train(
+    config,
+    data,
+    runHooks(config.optimizer, config.seed, metrics, (e) =>
+      process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s\n`),
+    ),
+  );
   const s = summarize(config.optimizer, r);
   writeFileSync(join(out, "result.json"), JSON.stringify({ config, result: s }, null, 2));
   if (r.diverged) process.stdout.write(`diverged: non-finite loss at epoch ${r.diverged.epoch}, step ${r.diverged.step}; training stopped\n`);
-  process.stdout.write(`final test accuracy ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} at epoch ${s.bestEpoch}), ${r.seconds.toFixed(1)} s; wrote ${out}\n`);
+  if (s.epochs > 0) process.stdout.write(`final test accuracy ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} at epoch ${s.bestEpoch}), ${r.seconds.toFixed(1)} s; wrote ${out}\n`);
+  else process.stdout.write(`no epoch completed (${r.seconds.toFixed(1)} s); wrote ${out}\n`);
   return r.diverged ? 1 : 0;
 }
 
@@ -144,16 +158,7 @@ async function compareCommand(argv: string[]): Promise<number> {
     onRunStart: (label, seed, i, n, c) => process.stdout.write(`[${i + 1}/${n}] ${label} seed ${seed} (ρ ${c.rho})\n`),
     onRunEnd: (s) =>
       process.stdout.write(`      test ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} @${s.bestEpoch}), noisy-fit ${pct(s.noisyTrainAccuracy)}, ${s.seconds.toFixed(1)} s${s.diverged ? ", DIVERGED" : ""}\n`),
-    trainHooks: (label, seed) => {
-      const bar = progressBar(`${label} s${seed}`);
-      return {
-        onStep: (e) => bar.update((e.epoch - 1 + e.step / e.steps) / e.epochs, `epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}`),
-        onEpoch: (e) => {
-          bar.done();
-          appendFileSync(metrics, JSON.stringify({ optimizer: label, seed, ...e }) + "\n");
-        },
-      };
-    },
+    trainHooks: (label, seed) => runHooks(label, seed, metrics),
   });
   const summary = {
     config: { ...config, optimizers: specs.map((s) => s.label), seeds, device, dataSplit: data.split },
@@ -167,7 +172,8 @@ async function compareCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], opts: { threads?: boolean } = {}): Promise<number> {
+  threadsOn = !!opts.threads;
   const [cmd, ...rest] = argv;
   try {
     if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {

@@ -28,7 +28,7 @@ export async function vegaLiteToSvg(spec: Record<string, unknown>): Promise<stri
   return svg;
 }
 
-function curveSpec(rows: Record<string, unknown>[], field: string, title: string, percent: boolean): Record<string, unknown> {
+function curveSpec(rows: Record<string, unknown>[], field: string, title: string, axis: string, percent: boolean): Record<string, unknown> {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
@@ -38,7 +38,7 @@ function curveSpec(rows: Record<string, unknown>[], field: string, title: string
     mark: { type: "line", point: rows.length < 200 },
     encoding: {
       x: { field: "epoch", type: "quantitative", title: "epoch" },
-      y: { field, type: "quantitative", title, axis: percent ? { format: ".0%" } : {}, scale: { zero: false } },
+      y: { field, type: "quantitative", title: axis, axis: percent ? { format: ".0%" } : {}, scale: { zero: false } },
       color: { field: "optimizer", type: "nominal", title: "optimizer" },
       detail: { field: "seed", type: "nominal" },
     },
@@ -75,10 +75,10 @@ export async function writeReport(path: string, s: ComparisonSummary): Promise<s
     r.history.map((h) => ({ optimizer: r.optimizer, seed: r.seed, epoch: h.epoch, testAccuracy: h.testAccuracy, trainLoss: h.trainLoss, noisyTrainAccuracy: h.noisyTrainAccuracy })),
   );
   const plots = [
-    await vegaLiteToSvg(curveSpec(rows, "testAccuracy", "test accuracy", true)),
-    await vegaLiteToSvg(curveSpec(rows, "trainLoss", "training loss (clean pass, given labels)", false)),
+    await vegaLiteToSvg(curveSpec(rows, "testAccuracy", "test accuracy", "accuracy", true)),
+    await vegaLiteToSvg(curveSpec(rows, "trainLoss", "training loss (clean pass, given labels)", "loss", false)),
   ];
-  if (rows.some((r) => r.noisyTrainAccuracy !== null)) plots.push(await vegaLiteToSvg(curveSpec(rows, "noisyTrainAccuracy", "noisy labels fitted (train acc. on the noisy subset)", true)));
+  if (rows.some((r) => r.noisyTrainAccuracy !== null)) plots.push(await vegaLiteToSvg(curveSpec(rows, "noisyTrainAccuracy", "noisy labels fitted (train acc. on the noisy subset)", "fitted", true)));
 
   const comparisons = pairedDifferences(s.results);
   const verdicts = comparisons.map(verdictLine);

@@ -18,7 +18,7 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, leafPaths, treeNorm } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
-import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
 
 export interface AsamOptions {
   /** Radius ρ ≥ 0. Default 0.5. */
@@ -72,10 +72,7 @@ export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions 
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "asam",
     trivial: rho === 0,
-    initExtra(params) {
-      tree.dispose(params);
-      return {};
-    },
+    initExtra: noExtraState,
     perturb(g, params, extra, count) {
       count.dispose();
       return [adaptivePerturbation(g, params, rho, eta, adaptiveLeaves), extra];

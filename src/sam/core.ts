@@ -67,6 +67,12 @@ export interface Perturbation<X> {
   perturb(g: Params, params: Params, extra: X, count: np.Array): [Params, X];
 }
 
+/** `initExtra` for variants without state of their own: disposes `params`, returns `{}`. */
+export function noExtraState(params: Params): Record<string, never> {
+  tree.dispose(params);
+  return {};
+}
+
 /** A sharpness-aware optimizer: wraps a base optimizer and owns the two-pass step. */
 export interface SharpnessAwareOptimizer<S> {
   /** Build the state. Consumes `params`. */
@@ -201,10 +207,7 @@ export function plain<BS>(base: GradientTransformation<BS>): SharpnessAwareOptim
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "plain",
     trivial: true,
-    initExtra(params) {
-      tree.dispose(params);
-      return {};
-    },
+    initExtra: noExtraState,
     perturb() {
       throw new Error("plain: no perturbation");
     },

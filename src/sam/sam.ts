@@ -18,7 +18,7 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeNorm, treeScale } from "../engine/tree.js";
 import { checkBoolean, checkKeys, checkNumber, checkOneOf } from "../optim/validate.js";
-import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
 
 export interface SamOptions {
   /** Radius ρ ≥ 0. Default 0.05. ρ = 0 is exactly the base optimizer (one pass). */
@@ -60,10 +60,7 @@ export function sam<BS>(base: GradientTransformation<BS>, options: SamOptions = 
     {
       name: "sam",
       trivial: rho === 0,
-      initExtra(params) {
-        tree.dispose(params);
-        return {};
-      },
+      initExtra: noExtraState,
       perturb(g, params, extra, count) {
         tree.dispose(params);
         count.dispose();

@@ -58,7 +58,7 @@ test("--help on each command lists the flags", () => {
 
 test("compare writes summary.json and report.html with SVG plots", () => {
   const out = mkdtempSync(join(tmpdir(), "cmp-"));
-  const r = run(["compare", "--dataset", "mnist", "--optimizers", "sgd,sam", "--epochs", "1", "--train-size", "500", "--hidden", "32", "--out", out]);
+  const r = run(["compare", "--dataset", "mnist", "--optimizers", "sgd,sam", "--seeds", "0", "--epochs", "1", "--train-size", "500", "--hidden", "32", "--out", out]);
   assert.equal(r.code, 0, r.err);
   const s = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
   assert.deepEqual(s.results.map((x: any) => x.optimizer), ["sgd", "sam"]);
@@ -68,4 +68,16 @@ test("compare writes summary.json and report.html with SVG plots", () => {
   assert.ok((html.match(/<svg/g) ?? []).length >= 2, "report has SVG plots");
   assert.ok(html.includes("Claim tested"));
   assert.ok(existsSync(join(out, "metrics.jsonl")));
+});
+
+test("--threads: wasm worker threads give the same run and the process exits", () => {
+  const args = ["train", "--dataset", "mnist", "--epochs", "1", "--train-size", "500", "--hidden", "32", "--optimizer", "sam"];
+  const one = run([...args, "--out", mkdtempSync(join(tmpdir(), "t1-"))]);
+  const many = run([...args, "--threads", "--out", mkdtempSync(join(tmpdir(), "t2-"))]);
+  assert.equal(one.code, 0, one.err);
+  assert.equal(many.code, 0, many.err);
+  assert.match(many.out, /device wasm \(threads\)/);
+  const acc = (s: string) => /final test accuracy\s+([\d.]+)%/.exec(s)?.[1];
+  assert.ok(acc(one.out) !== undefined);
+  assert.equal(acc(many.out), acc(one.out));
 });

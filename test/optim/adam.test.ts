@@ -2,24 +2,10 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { numpy as np, tree } from "@jax-js/jax";
 import { adam, adamw, applyUpdates, type GradientTransformation } from "../../src/index.js";
-import { assertClose, flat, setup } from "../helpers.js";
+import { assertClose, runTransformation as run, setup } from "../helpers.js";
 
 before(setup);
 
-function run(opt: GradientTransformation<any>, w0: number[], grads: number[][]): number[][] {
-  let w = np.array(w0);
-  let s = opt.init(w.ref);
-  const out: number[][] = [];
-  for (const g of grads) {
-    const [u, s2] = opt.update(np.array(g), s, w.ref);
-    w = applyUpdates(w, u);
-    s = s2;
-    out.push(flat(w.ref));
-  }
-  w.dispose();
-  tree.dispose(s);
-  return out;
-}
 
 // w = [1, 2], lr 0.1, β (0.9, 0.999), ε 1e-8; g1 = [0.5, -1], g2 = [1, 1].
 test("adam: two steps by hand", () => {

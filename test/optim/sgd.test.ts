@@ -2,25 +2,10 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { numpy as np, tree } from "@jax-js/jax";
 import { applyUpdates, sgd } from "../../src/index.js";
-import { assertClose, flat, setup } from "../helpers.js";
+import { assertClose, runTransformation as run, setup } from "../helpers.js";
 
 before(setup);
 
-/** Two steps of `opt` from w with the given gradients; returns w after each step. */
-function run(opt: ReturnType<typeof sgd>, w0: number[], grads: number[][]): number[][] {
-  let w = np.array(w0);
-  let s = opt.init(w.ref);
-  const out: number[][] = [];
-  for (const g of grads) {
-    const [u, s2] = opt.update(np.array(g), s, w.ref);
-    w = applyUpdates(w, u);
-    s = s2;
-    out.push(flat(w.ref));
-  }
-  w.dispose();
-  tree.dispose(s);
-  return out;
-}
 
 test("sgd: plain step, w=[1,2], g=[0.5,-1], lr 0.1 → w − 0.1 g = [0.95, 2.1]", () => {
   assertClose(run(sgd({ learningRate: 0.1 }), [1, 2], [[0.5, -1]])[0], [0.95, 2.1]);

@@ -1,0 +1,62 @@
+/**
+ * One benchmark process (run by bench.ts): median milliseconds of a jitted training step for
+ * each model and optimizer, warm-up excluded; prints one JSON line. SHARPNESS_THREADS=1 turns on
+ * wasm worker threads, which must happen before jax-js is imported — hence the dynamic imports.
+ */
+import "../src/engine/polyfills.js";
+import { installWasmThreads } from "../src/engine/node-threads.js";
+
+const threads = process.env.SHARPNESS_THREADS === "1" && installWasmThreads();
+const { blockUntilReady, jit, numpy: np, random, tree } = await import("@jax-js/jax");
+const { initEngine, sgd, sam, fsam, plain } = await import("../src/index.js");
+const { mlp } = await import("../src/models/mlp.js");
+const { cnn } = await import("../src/models/cnn.js");
+const { classificationLoss } = await import("../src/models/loss.js");
+type Model = import("../src/models/types.js").Model<any, any>;
+type SharpnessAwareOptimizer<S> = import("../src/sam/core.js").SharpnessAwareOptimizer<S>;
+
+const BATCH = 128;
+
+async function timeStep(model: Model, opt: SharpnessAwareOptimizer<any>, warmup: number, reps: number): Promise<number[]> {
+  const loss = classificationLoss(model);
+  const step = jit((p: any, s: any, b: any) => opt.step(loss, p, s, b, { hasAux: true }));
+  let { params, state: ms } = model.init(0);
+  let st = opt.init(tree.ref(params));
+  const x = random.uniform(random.key(1), [BATCH, 784]);
+  const y = np.array(Array.from({ length: BATCH }, (_, i) => i % 10), { dtype: np.int32 });
+  const times: number[] = [];
+  for (let i = 0; i < warmup + reps; i++) {
+    const t0 = performance.now();
+    const out = step(params, st, { x: x.ref, y: y.ref, state: ms }) as any;
+    params = out.params;
+    st = out.state;
+    ms = out.aux;
+    await blockUntilReady([params, st, ms]);
+    await out.loss.data();
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  tree.dispose([params, st, ms, x, y]);
+  step.dispose();
+  return times;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const device = await initEngine((process.env.SHARPNESS_DEVICE as "auto") ?? "auto");
+const base = () => sgd({ learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4 });
+const models: [string, Model, number][] = [
+  ["mlp 784-256-10", mlp({ sizes: [784, 256, 10] }), 40],
+  ["cnn 16-32", cnn(), 12],
+];
+const results: Record<string, unknown>[] = [];
+for (const [name, model, reps] of models) {
+  const ms: Record<string, number> = {};
+  for (const [label, opt] of [["sgd", plain(base())], ["sam", sam(base(), { rho: 0.05 })], ["fsam", fsam(base(), { rho: 0.05 })]] as const) {
+    ms[label] = median(await timeStep(model, opt as SharpnessAwareOptimizer<any>, 3, reps));
+  }
+  results.push({ model: name, batch: BATCH, device, threads, sgdMs: ms.sgd, samMs: ms.sam, fsamMs: ms.fsam, samOverSgd: ms.sam / ms.sgd, fsamOverSgd: ms.fsam / ms.sgd });
+}
+process.stdout.write(JSON.stringify(results) + "\n", () => process.exit(0));
