@@ -17,26 +17,43 @@ type SharpnessAwareOptimizer<S> = import("../src/sam/core.js").SharpnessAwareOpt
 
 const BATCH = 128;
 
-async function timeStep(model: Model, opt: SharpnessAwareOptimizer<any>, warmup: number, reps: number): Promise<number[]> {
+/** A jitted step of `opt` on `model` with its own params/state; `run()` times one step. */
+function stepper(model: Model, opt: SharpnessAwareOptimizer<any>) {
   const loss = classificationLoss(model);
   const step = jit((p: any, s: any, b: any) => opt.step(loss, p, s, b, { hasAux: true }));
   let { params, state: ms } = model.init(0);
   let st = opt.init(tree.ref(params));
   const x = random.uniform(random.key(1), [BATCH, 784]);
   const y = np.array(Array.from({ length: BATCH }, (_, i) => i % 10), { dtype: np.int32 });
-  const times: number[] = [];
+  return {
+    async run(): Promise<number> {
+      const t0 = performance.now();
+      const out = step(params, st, { x: x.ref, y: y.ref, state: ms }) as any;
+      params = out.params;
+      st = out.state;
+      ms = out.aux;
+      await blockUntilReady([params, st, ms]);
+      await out.loss.data();
+      return performance.now() - t0;
+    },
+    dispose() {
+      tree.dispose([params, st, ms, x, y]);
+      step.dispose();
+    },
+  };
+}
+
+/** Round-robin over the optimizers, one step each, so machine-load drift hits all alike. */
+async function timeInterleaved(model: Model, opts: [string, SharpnessAwareOptimizer<any>][], warmup: number, reps: number): Promise<Record<string, number[]>> {
+  const runs = opts.map(([label, opt]) => [label, stepper(model, opt)] as const);
+  const times: Record<string, number[]> = Object.fromEntries(opts.map(([l]) => [l, []]));
   for (let i = 0; i < warmup + reps; i++) {
-    const t0 = performance.now();
-    const out = step(params, st, { x: x.ref, y: y.ref, state: ms }) as any;
-    params = out.params;
-    st = out.state;
-    ms = out.aux;
-    await blockUntilReady([params, st, ms]);
-    await out.loss.data();
-    if (i >= warmup) times.push(performance.now() - t0);
+    for (const [label, r] of runs) {
+      const t = await r.run();
+      if (i >= warmup) times[label].push(t);
+    }
   }
-  tree.dispose([params, st, ms, x, y]);
-  step.dispose();
+  runs.forEach(([, r]) => r.dispose());
   return times;
 }
 
@@ -48,15 +65,13 @@ const median = (xs: number[]) => {
 const device = await initEngine((process.env.SHARPNESS_DEVICE as "auto") ?? "auto");
 const base = () => sgd({ learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4 });
 const models: [string, Model, number][] = [
-  ["mlp 784-256-10", mlp({ sizes: [784, 256, 10] }), 40],
-  ["cnn 16-32", cnn(), 12],
+  ["mlp 784-256-10", mlp({ sizes: [784, 256, 10] }), 80],
+  ["cnn 16-32", cnn(), 20],
 ];
 const results: Record<string, unknown>[] = [];
 for (const [name, model, reps] of models) {
-  const ms: Record<string, number> = {};
-  for (const [label, opt] of [["sgd", plain(base())], ["sam", sam(base(), { rho: 0.05 })], ["fsam", fsam(base(), { rho: 0.05 })]] as const) {
-    ms[label] = median(await timeStep(model, opt as SharpnessAwareOptimizer<any>, 3, reps));
-  }
+  const times = await timeInterleaved(model, [["sgd", plain(base())], ["sam", sam(base(), { rho: 0.05 })], ["fsam", fsam(base(), { rho: 0.05 })]], 10, reps);
+  const ms = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
   results.push({ model: name, batch: BATCH, device, threads, sgdMs: ms.sgd, samMs: ms.sam, fsamMs: ms.fsam, samOverSgd: ms.sam / ms.sgd, fsamOverSgd: ms.fsam / ms.sgd });
 }
 process.stdout.write(JSON.stringify(results) + "\n", () => process.exit(0));

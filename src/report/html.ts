@@ -45,7 +45,7 @@ function curveSpec(rows: Record<string, unknown>[], field: string, title: string
   };
 }
 
-export type Comparison = { optimizer: string; n: number; meanDiff: number; ci: number; bestMeanDiff: number; bestCi: number };
+export type Comparison = { optimizer: string; n: number; wins: number; meanDiff: number; ci: number; bestMeanDiff: number; bestCi: number };
 
 /** Paired (same seed) differences of each optimizer's final and best test accuracy against `baseline`. */
 export function pairedDifferences(results: RunSummary[], baseline = "sgd"): Comparison[] {
@@ -56,7 +56,7 @@ export function pairedDifferences(results: RunSummary[], baseline = "sgd"): Comp
     if (pairs.length === 0) return [];
     const d = pairs.map(([r, b]) => r.testAccuracy - b.testAccuracy);
     const db = pairs.map(([r, b]) => r.bestTestAccuracy - b.bestTestAccuracy);
-    return [{ optimizer: label, n: pairs.length, meanDiff: mean(d), ci: ci95(d), bestMeanDiff: mean(db), bestCi: ci95(db) }];
+    return [{ optimizer: label, n: pairs.length, wins: d.filter((x) => x > 0).length, meanDiff: mean(d), ci: ci95(d), bestMeanDiff: mean(db), bestCi: ci95(db) }];
   });
 }
 
@@ -66,7 +66,7 @@ function verdictLine(c: Comparison): string {
   let word: string;
   if (Number.isNaN(c.ci)) word = c.meanDiff > 0 ? "better (one seed: suggestive only)" : "not better";
   else word = c.meanDiff - c.ci > 0 ? "better (CI excludes 0)" : c.meanDiff + c.ci < 0 ? "worse (CI excludes 0)" : "no significant difference";
-  return `${c.optimizer} vs sgd, final test accuracy: ${c.meanDiff >= 0 ? "+" : ""}${diff} (${ci}) — ${word}`;
+  return `${c.optimizer} vs sgd, final test accuracy: ${c.meanDiff >= 0 ? "+" : ""}${diff} (${ci}; higher in ${c.wins}/${c.n} seeds) — ${word}`;
 }
 
 /** Write the report; returns a short plain-text verdict for the terminal. */
