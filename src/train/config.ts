@@ -86,6 +86,8 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   if (c.m > 0) {
     need(c.optimizer === "sam", "m", "used with --optimizer sam only", c.m);
     need(c.batchSize % c.m === 0, "m", `a divisor of the batch size ${c.batchSize}`, c.m);
+    // m-SAM splits every batch leaf, and the trainer carries BatchNorm statistics in the batch.
+    if (c.batchNorm) throw new ConfigError("--m cannot be combined with --batch-norm (m-SAM splits every batch leaf, BatchNorm statistics included)");
   }
   if (c.batchSize > c.trainSize) throw new ConfigError(`--batch-size ${c.batchSize} is larger than --train-size ${c.trainSize}`);
   return c;

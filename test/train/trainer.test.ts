@@ -45,6 +45,7 @@ test("a diverging run stops with a clear outcome instead of training on NaN", as
 test("config validation and per-optimizer overrides", () => {
   assert.throws(() => validateConfig({ ...small, m: 7 }), /--m must be a divisor of the batch size 50 \(got 7\)/);
   assert.throws(() => validateConfig({ ...small, optimizer: "fsam", m: 10 }), /--m must be used with --optimizer sam only/);
+  assert.throws(() => validateConfig({ ...small, m: 10, batchNorm: true }), /--m cannot be combined with --batch-norm/);
   assert.throws(() => validateConfig({ ...small, batchSize: 5000 }), /--batch-size 5000 is larger than --train-size 1000/);
   const spec = parseOptimizerSpec("asam:rho=1:eta=0");
   const c = runConfig(small, spec, 3, false);
