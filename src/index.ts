@@ -35,7 +35,12 @@ export { constantSchedule, cosineDecaySchedule, linearWarmup, stepSchedule } fro
 
 export {
   makeSharpnessAware,
+  noExtraState,
+  phasedStep,
+  hvpAt,
   plain,
+  type PerturbContext,
+  type StepInputs,
   type LossFn,
   type Perturbation,
   type SharpnessAwareOptimizer,

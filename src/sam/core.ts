@@ -1,24 +1,36 @@
 /**
  * The two-pass sharpness-aware step, written once. Every variant supplies only what differs:
- * how the perturbation ε is formed from the first-pass gradient (and its own extra state).
+ * how the perturbation ε is formed (and its own extra state), and optionally how the clean and
+ * perturbed gradients combine into the descent direction.
  *
- *   1. (L, aux), g = ∇L_B(w)                         first pass, at the clean weights
- *   2. ε, extra' = perturb(g, w, extra, count)      the variant
- *   3. g_s = ∇L_B(w + ε)                             second pass (skipped when ρ = 0)
- *   4. updates, base' = base.update(g_s, base, w)    weight decay etc. at the clean w
- *   5. w ← w + updates
+ *   1. (L, aux), g = ∇L_A(w)                        clean pass (A = the ascent batch: the batch
+ *                                                   itself, or `ascentBatch` for n-SAM / SAM-db)
+ *   2. ε, extra' = perturb(g, w, extra, count, ctx) the variant (ctx.grad for more passes)
+ *   3. g_s = ∇L_B(w + ε)                            second pass (skipped when ρ = 0 or the
+ *                                                   variant's phase needs none)
+ *   4. d = combine(g, g_s) (default g_s)            GSAM, LookSAM, gradient-norm penalty
+ *   5. updates, base' = base.update(d, base, w)     weight decay, clipping etc. act on d at the
+ *                                                   clean w (so `chain(clipByGlobalNorm(c), …)`
+ *                                                   clips the perturbed-point gradient, as in
+ *                                                   the JAX original)
+ *   6. w ← w + updates
  *
  * m-sharpness (`m` < batch size, 002 eq. 3-4): the batch (every leaf's leading axis) is split
- * into B/m sub-batches S_j; each gets its own first pass and perturbation, and
+ * into B/m sub-batches S_j; each gets its own clean pass and perturbation, and
  * g_s = mean_j ∇L_{S_j}(w + ε_j). The reported loss is the mean of the clean sub-batch losses
  * (= the clean batch loss), and with `hasAux` the aux of the first sub-batch's clean pass is
  * returned (a ghost batch of m, as in Foret et al.'s m-sharpness runs with BatchNorm).
  *
- * Ownership: `step` consumes `params`, `state` and `batch`; it returns fresh `params`, `state`,
- * `loss` (0-d) and `aux`. No host reads: it runs eagerly or under `jit`.
+ * Phases: some variants take different kinds of step at different times (LookSAM's off-cycle
+ * steps, a ρ schedule at 0). `optimizer.phase(t)` names the kind for host step t and
+ * `step(..., { phase })` takes it; under jit compile one step per phase (`phasedStep` does) rather
+ * than branching in the graph, so a one-pass phase really costs one pass.
+ *
+ * Ownership: `step` consumes `params`, `state`, `batch` and the arrays in its options; it
+ * returns fresh `params`, `state`, `loss` (0-d) and `aux`. No host reads: eager or under `jit`.
  */
 import "../engine/polyfills.js";
-import { grad, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { grad, jit, jvp, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { applyUpdates } from "../optim/apply.js";
 import { treeAdd, treeScale } from "../engine/tree.js";
@@ -29,6 +41,15 @@ export type LossFn<B = any, A = any> = (params: any, batch: B) => np.Array | [np
 export interface StepOptions {
   /** The loss returns `[scalar, aux]`; `step` returns the aux of the clean (first) pass. */
   hasAux?: boolean;
+  /**
+   * n-SAM / SAM-db (002 §2, App. D; 003 §4.2): take the clean pass — loss, aux and the ascent
+   * gradient — on this batch instead, and the second (descent) pass on `batch`. Consumed.
+   */
+  ascentBatch?: unknown;
+  /** A full-data gradient ∇L(w) for the variants that need one (SAM-full, SAM-noise). Consumed. */
+  fullGrad?: Params;
+  /** The step kind for this step, from `optimizer.phase(t)` (default: the variant's usual step). */
+  phase?: string;
 }
 
 export type StepOutput<S, A = any> = {
@@ -52,6 +73,18 @@ export type SharpnessState<BS, X> = {
   extra: X;
 };
 
+/** What a variant may use besides the clean gradient. */
+export interface PerturbContext {
+  /** ∇L at `p` on the current (sub-)batch: one more gradient pass. Consumes `p`. */
+  grad(p: Params): Params;
+  /** Hessian-vector product H(w)·v on the current batch by forward-over-reverse. Consumes `v`. */
+  hvp(v: Params): Params;
+  /** The full-data gradient given in the step options, if any (owned by the variant). */
+  fullGrad?: Params;
+  /** The phase of this step. */
+  phase: string;
+}
+
 /** What a variant supplies to the shared step. */
 export interface Perturbation<X> {
   /** Variant name for messages ("sam", "asam", …). */
@@ -62,9 +95,22 @@ export interface Perturbation<X> {
   initExtra(params: Params): X;
   /**
    * ε and the new extra state from the clean gradient `g`. Consumes `g`, `params`, `extra`,
-   * `count` (0-d int32, the step index).
+   * `count` (0-d int32, the step index). `g` is undefined when `cleanPass` is "forward".
    */
-  perturb(g: Params, params: Params, extra: X, count: np.Array): [Params, X];
+  perturb(g: Params, params: Params, extra: X, count: np.Array, ctx: PerturbContext): [Params, X];
+  /**
+   * The descent direction from the clean gradient `g` and the perturbed-point gradient `gs`
+   * (undefined when the phase has no second pass). Consumes all. Default: `gs`.
+   */
+  combine?(g: Params, gs: Params | undefined, params: Params, extra: X, count: np.Array, ctx: PerturbContext): [Params, X];
+  /** "grad" (default): the clean pass computes ∇L(w); "forward": loss only (random perturbation). */
+  cleanPass?: "grad" | "forward";
+  /** Whether the step of this phase computes the second pass (default: yes unless trivial). */
+  secondPass?(phase: string): boolean;
+  /** Does this variant read `ctx.fullGrad`? (then `step` requires `fullGrad`). */
+  needsFullGrad?: boolean;
+  /** Host-side step kind for step t (0-based); default "step". */
+  phase?(t: number): string;
 }
 
 /** `initExtra` for variants without state of their own: disposes `params`, returns `{}`. */
@@ -85,6 +131,10 @@ export interface SharpnessAwareOptimizer<S> {
    * const out = step(params, state, batch);
    */
   step<B, A = any>(loss: LossFn<B, A>, params: Params, state: S, batch: B, options?: StepOptions): StepOutput<S, A>;
+  /** The kind of step to take at host step t (0-based), to pass as `step(..., { phase })`. */
+  phase(t: number): string;
+  /** True when `step` needs `options.fullGrad` (SAM-full, SAM-noise). */
+  readonly needsFullGrad: boolean;
 }
 
 /**
@@ -117,6 +167,27 @@ function gradOnly(loss: LossFn, hasAux: boolean): (p: Params, b: unknown) => Par
   };
 }
 
+/** `(params, batch) => [loss, aux]` without a gradient (a forward pass). */
+function forwardOnly(loss: LossFn, hasAux: boolean): (p: Params, b: unknown) => [np.Array, any] {
+  return (p, b) => {
+    const out = loss(p, b);
+    if (hasAux) return out as [np.Array, any];
+    return [out as np.Array, undefined];
+  };
+}
+
+/**
+ * H(w)·v by forward-over-reverse: the jvp of w ↦ ∇L_B(w) in direction v (DESIGN §5:
+ * grad-of-grad is wrong on this engine). Consumes `params`, `batch`, `v`.
+ */
+export function hvpAt(loss: LossFn, hasAux: boolean, params: Params, batch: unknown, v: Params): Params {
+  const g = gradOnly(loss, hasAux);
+  const f = (p: Params) => g(p, tree.ref(batch as Params)) as any;
+  const [primal, tangent] = jvp(f, [params], [v]) as [Params, Params];
+  tree.dispose([primal, batch as Params]);
+  return tangent;
+}
+
 /** Batch leaves' leading size; every leaf must agree. */
 function batchSize(batch: unknown, owner: string): number {
   const leaves = tree.leaves(batch as Params) as np.Array[];
@@ -147,19 +218,36 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
         extra: variant.initExtra(params),
       };
     },
+    phase(t) {
+      return variant.phase ? variant.phase(t) : "step";
+    },
+    needsFullGrad: variant.needsFullGrad ?? false,
     step(loss, params, state, batch, options = {}) {
       const hasAux = options.hasAux ?? false;
+      const phase = options.phase ?? "step";
       const vg = lossAndGrad(loss, hasAux);
       const gOnly = gradOnly(loss, hasAux);
+      const forward = forwardOnly(loss, hasAux);
+      if (variant.needsFullGrad && !options.fullGrad) {
+        tree.dispose([params, state as any, batch as any, options.ascentBatch as any]);
+        throw new Error(`${owner}: step needs options.fullGrad, the full-data gradient at w`);
+      }
+      const second = !variant.trivial && (variant.secondPass ? variant.secondPass(phase) : true);
 
       const n = m === undefined ? undefined : batchSize(batch, owner);
       if (n !== undefined && n % m! !== 0) {
-        tree.dispose([params, state as any, batch as any]);
+        tree.dispose([params, state as any, batch as any, options.ascentBatch as any, options.fullGrad as any]);
         throw new RangeError(`${owner}: batch size ${n} is not a multiple of m = ${m}`);
       }
       const k = n === undefined ? 1 : n / m!;
-      const parts: any[] = k === 1 ? [batch] : Array.from({ length: k }, (_, j) => subBatch(batch, j, m!));
-      if (k > 1) tree.dispose(batch as Params);
+      const split = (b: any) => (k === 1 ? [b] : Array.from({ length: k }, (_, j) => subBatch(b, j, m!)));
+      const parts: any[] = split(batch);
+      const ascentParts: any[] | null = options.ascentBatch === undefined ? null : split(options.ascentBatch);
+      if (k > 1) {
+        tree.dispose(batch as Params);
+        if (options.ascentBatch !== undefined) tree.dispose(options.ascentBatch as Params);
+      }
+      const fullGrad = options.fullGrad;
 
       let extra = state.extra;
       let lossSum: np.Array | null = null;
@@ -167,20 +255,43 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
       let aux: any = undefined;
       for (let j = 0; j < k; j++) {
         const part = parts[j];
-        const [[l, a], g] = vg(tree.ref(params), variant.trivial ? part : tree.ref(part));
+        const ascent = ascentParts ? ascentParts[j] : part;
+        const ctx: PerturbContext = {
+          grad: (p) => gOnly(p, tree.ref(part)),
+          hvp: (v) => hvpAt(loss, hasAux, tree.ref(params), tree.ref(part), v),
+          fullGrad: fullGrad === undefined ? undefined : j === k - 1 ? fullGrad : tree.ref(fullGrad),
+          phase,
+        };
+        let l: np.Array;
+        let a: any;
+        let g: Params | undefined;
+        if (variant.cleanPass === "forward") [l, a] = forward(tree.ref(params), tree.ref(ascent));
+        else [[l, a], g] = vg(tree.ref(params), tree.ref(ascent));
+        if (ascent !== part) tree.dispose(ascent);
         if (j === 0) aux = a;
         else if (a !== undefined) tree.dispose(a);
         lossSum = lossSum === null ? l : lossSum.add(l);
 
-        let gs: Params;
+        let d: Params;
         if (variant.trivial) {
-          gs = g;
+          d = g!;
         } else {
-          const [eps, nextExtra] = variant.perturb(g, tree.ref(params), extra, state.count.ref);
-          extra = nextExtra;
-          gs = gOnly(treeAdd(tree.ref(params), eps), part);
+          let gs: Params | undefined;
+          const gKeep = variant.combine && g !== undefined ? tree.ref(g) : undefined;
+          if (second) {
+            const [eps, nextExtra] = variant.perturb(g as Params, tree.ref(params), extra, state.count.ref, ctx);
+            extra = nextExtra;
+            gs = gOnly(treeAdd(tree.ref(params), eps), tree.ref(part));
+          } else if (g !== undefined) tree.dispose(g);
+          if (variant.combine) {
+            const [dir, nextExtra] = variant.combine(gKeep as Params, gs, tree.ref(params), extra, state.count.ref, ctx);
+            extra = nextExtra;
+            d = dir;
+          } else d = gs!;
         }
-        gradSum = gradSum === null ? gs : treeAdd(gradSum, gs);
+        tree.dispose(part);
+        if (ctx.fullGrad !== undefined && !variant.needsFullGrad) tree.dispose(ctx.fullGrad);
+        gradSum = gradSum === null ? d : treeAdd(gradSum, d);
       }
       const gMean = k === 1 ? gradSum! : treeScale(gradSum!, 1 / k);
       const lossMean = k === 1 ? lossSum! : lossSum!.mul(1 / k);
@@ -211,5 +322,36 @@ export function plain<BS>(base: GradientTransformation<BS>): SharpnessAwareOptim
     perturb() {
       throw new Error("plain: no perturbation");
     },
+  });
+}
+
+/** Arrays a step may take besides params, state and batch (passed through `jit` as a tree). */
+export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params };
+
+/**
+ * A step function that picks the optimizer's phase for host step `t` and runs the step compiled
+ * for that phase (one `jit` per phase, made on first use). Consumes what `step` consumes.
+ *
+ * @example
+ * const step = phasedStep(opt, loss, { hasAux: true });
+ * const out = step(params, state, batch, t);
+ * // … step.dispose() when done
+ */
+export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true } = {}) {
+  const cache = new Map<string, (p: any, s: any, b: any, x: StepInputs) => StepOutput<S>>();
+  const run = (params: Params, state: S, batch: unknown, t: number, inputs: StepInputs = {}): StepOutput<S> => {
+    const phase = opt.phase(t);
+    let f = cache.get(phase);
+    if (!f) {
+      const g = (p: any, s: any, b: any, x: StepInputs) => opt.step(loss, p, s, b, { hasAux, phase, ...x });
+      f = jitted ? (jit(g as any) as any) : g;
+      cache.set(phase, f!);
+    }
+    return f!(params, state, batch, inputs);
+  };
+  return Object.assign(run, {
+    /** The phases compiled so far. */
+    phases: () => [...cache.keys()],
+    dispose: () => cache.forEach((f) => (f as any).dispose?.()),
   });
 }
