@@ -16,13 +16,14 @@
 import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
-import { EPS, leafPaths, treeNorm } from "../engine/tree.js";
+import { EPS, leafPaths, treeNorm, type Scalar } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
+import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
 
 export interface AsamOptions {
-  /** Radius ρ ≥ 0. Default 0.5. */
-  rho?: number;
+  /** Radius ρ ≥ 0 or a ρ schedule. Default 0.5. */
+  rho?: Rho;
   /** η ≥ 0 in T = |w| + η. Default 0.01. */
   eta?: number;
   /** Which leaves get T = |w| + η (dotted path predicate). Default: all. */
@@ -38,9 +39,9 @@ export function checkAdaptiveLeaves(owner: string, f: unknown): ((path: string) 
 
 /**
  * `ρ T² d / (‖T d‖₂ + 1e-12)` with `T = |w| + η` on the selected leaves, 1 elsewhere.
- * Consumes `d` and `params`. Shared by ASAM and F-SAM's adaptive form.
+ * Consumes `d`, `params` (and `rho` when an array). Shared by ASAM and F-SAM's adaptive form.
  */
-export function adaptivePerturbation(d: Params, params: Params, rho: number, eta: number, adaptiveLeaves?: (path: string) => boolean): Params {
+export function adaptivePerturbation(d: Params, params: Params, rho: Scalar, eta: number, adaptiveLeaves?: (path: string) => boolean): Params {
   const paths = leafPaths(params);
   const [dl, def] = tree.flatten(d) as [np.Array[], any];
   const wl = tree.leaves(params) as np.Array[];
@@ -52,7 +53,7 @@ export function adaptivePerturbation(d: Params, params: Params, rho: number, eta
     return np.abs(w).add(eta);
   });
   const td = dl.map((x, i) => (ts[i] ? x.mul(ts[i]!.ref) : x));
-  const scale = np.divide(rho, treeNorm(td.map((x) => x.ref)).add(EPS));
+  const scale = np.divide(rho, treeNorm(td.map((x) => x.ref)).add(EPS)); // consumes rho
   const eps = td.map((x, i) => (ts[i] ? x.mul(ts[i]!) : x).mul(scale.ref));
   scale.dispose();
   return tree.unflatten(def, eps) as Params;
@@ -66,16 +67,17 @@ export function adaptivePerturbation(d: Params, params: Params, rho: number, eta
 export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions = {}): SharpnessAwareOptimizer<AsamState<BS>> {
   checkKeys("asam", options, ["rho", "eta", "adaptiveLeaves"]);
   const { rho = 0.5, eta = 0.01, adaptiveLeaves } = options;
-  checkNumber("asam", "rho", rho, { lo: 0 });
+  checkRho("asam", rho);
   checkNumber("asam", "eta", eta, { lo: 0 });
   checkAdaptiveLeaves("asam", adaptiveLeaves);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "asam",
-    trivial: rho === 0,
+    trivial: rhoIsZero(rho),
     initExtra: noExtraState,
+    phase: (t) => rhoPhase(rho, t),
+    secondPass: (phase) => phase !== "base",
     perturb(g, params, extra, count) {
-      count.dispose();
-      return [adaptivePerturbation(g, params, rho, eta, adaptiveLeaves), extra];
+      return [adaptivePerturbation(g, params, rhoAt(rho, count), eta, adaptiveLeaves), extra];
     },
   });
 }

@@ -282,8 +282,11 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
             const [eps, nextExtra] = variant.perturb(g as Params, tree.ref(params), extra, state.count.ref, ctx);
             extra = nextExtra;
             gs = gOnly(treeAdd(tree.ref(params), eps), tree.ref(part));
-          } else if (g !== undefined) tree.dispose(g);
-          if (variant.combine) {
+          } else if (gKeep) tree.dispose(g!); // combine holds its own reference
+          if (!second && !variant.combine) {
+            // A one-pass phase (ρ(t) = 0): the base step with the clean gradient.
+            d = g!;
+          } else if (variant.combine) {
             const [dir, nextExtra] = variant.combine(gKeep as Params, gs, tree.ref(params), extra, state.count.ref, ctx);
             extra = nextExtra;
             d = dir;

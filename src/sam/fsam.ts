@@ -26,10 +26,11 @@ import { checkBoolean, checkKeys, checkNumber, checkOneOf } from "../optim/valid
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { adaptivePerturbation, checkAdaptiveLeaves } from "./asam.js";
+import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
 
 export interface FsamOptions {
-  /** Radius ρ ≥ 0. Default 0.05. */
-  rho?: number;
+  /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
+  rho?: Rho;
   /** σ ≥ 0, how much of the EMA to remove. Default 1. */
   sigma?: number;
   /** λ ∈ [0, 1), the EMA factor. Default 0.9. */
@@ -54,7 +55,7 @@ export type FsamState<BS = unknown> = SharpnessState<BS, { momentum: Params }>;
 export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions = {}): SharpnessAwareOptimizer<FsamState<BS>> {
   checkKeys("fsam", options, ["rho", "sigma", "lambda", "adaptive", "eta", "adaptiveLeaves", "order"]);
   const { rho = 0.05, sigma = 1, lambda = 0.9, adaptive = false, eta = 0, adaptiveLeaves, order = "official" } = options;
-  checkNumber("fsam", "rho", rho, { lo: 0 });
+  checkRho("fsam", rho);
   checkNumber("fsam", "sigma", sigma, { lo: 0 });
   checkNumber("fsam", "lambda", lambda, { lo: 0, hi: 1, hiOpen: true });
   checkBoolean("fsam", "adaptive", adaptive);
@@ -64,7 +65,9 @@ export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions 
 
   return makeSharpnessAware<BS, { momentum: Params }>(base, {
     name: "fsam",
-    trivial: rho === 0,
+    trivial: rhoIsZero(rho),
+    phase: (t) => rhoPhase(rho, t),
+    secondPass: (phase) => phase !== "base",
     initExtra(params) {
       return { momentum: tree.map((w: np.Array) => np.zerosLike(w), params) };
     },
@@ -74,11 +77,10 @@ export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions 
       if (order === "paper") {
         momentum = tree.map((mPrev: np.Array, x: np.Array) => mPrev.mul(lambda).add(x.mul(1 - lambda)), extra.momentum, tree.ref(g));
         d = tree.map((x: np.Array, mNew: np.Array) => x.sub(mNew.mul(sigma)), g, tree.ref(momentum));
-        count.dispose();
       } else {
         // m_{−1} is zeros, so d = g − σ·0 = g on the first step without a branch; only m needs
         // one, and np.where selects (no NaN leaks from the unused side).
-        const first = count.equal(0);
+        const first = count.ref.equal(0);
         d = tree.map((x: np.Array, mPrev: np.Array) => x.sub(mPrev.mul(sigma)), tree.ref(g), tree.ref(extra.momentum));
         momentum = tree.map(
           (mPrev: np.Array, x: np.Array) => np.where(first.ref, x.ref, mPrev.mul(lambda).add(x.mul(1 - lambda))),
@@ -87,7 +89,8 @@ export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions 
         );
         first.dispose();
       }
-      const eps = adaptive ? adaptivePerturbation(d, params, rho, eta, adaptiveLeaves) : (tree.dispose(params), normalizedPerturbation(d, rho));
+      const r = rhoAt(rho, count);
+      const eps = adaptive ? adaptivePerturbation(d, params, r, eta, adaptiveLeaves) : (tree.dispose(params), normalizedPerturbation(d, r));
       return [eps, { momentum }];
     },
   });

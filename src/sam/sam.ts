@@ -1,12 +1,16 @@
 /**
  * SAM — Sharpness-Aware Minimization (Foret et al., ICLR 2021; seeds 001, 003 eq. 3-4), with
- * the unnormalized (002 §5.2), ℓ∞ (Foret et al. §2) and m-sharpness (002 eq. 3-4) forms.
+ * the unnormalized (002 §5.2), ℓp-ball (Foret et al. §2), m-sharpness (002 eq. 3-4) and
+ * ρ-schedule (002 §4.3, 003 Thm 2) forms.
  *
  *   g = ∇L_B(w)
- *   ε = ρ g / (‖g‖₂ + 1e-12)     normalize (default)
- *   ε = ρ g                      normalize: false  (constant ρ, 002 Fig 11)
- *   ε = ρ sign(g)                p: Infinity
+ *   ε = ρ g / (‖g‖₂ + 1e-12)                      normalize (default, p = 2)
+ *   ε = ρ g                                       normalize: false (constant ρ, 002 Fig 11)
+ *   ε = ρ sign(g) |g|^{q−1} / ‖g‖_q^{q−1}          p ∈ (1, ∞], 1/p + 1/q = 1 (p = ∞: ρ sign g)
  *   w ← base step with ∇L_B(w + ε), taken at w
+ *
+ * With a ρ schedule, steps where ρ(t) = 0 are the base optimizer's (one pass; see `phase`).
+ * n-SAM / SAM-db: pass `{ ascentBatch }` to `step` (002 App. D, 003 §4.2).
  *
  * Follows davda54/sam and the PyTorch implementations: the base optimizer (and its weight decay)
  * acts at the clean w; the JAX original adds L2 to the loss instead — do that through your loss.
@@ -16,25 +20,27 @@
 import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
-import { EPS, treeNorm, treeScale } from "../engine/tree.js";
-import { checkBoolean, checkKeys, checkNumber, checkOneOf } from "../optim/validate.js";
+import { EPS, treeNorm, treeScale, type Scalar } from "../engine/tree.js";
+import { checkBoolean, checkKeys, checkNumber } from "../optim/validate.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { lpPerturbation } from "./lp-ball.js";
+import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
 
 export interface SamOptions {
-  /** Radius ρ ≥ 0. Default 0.05. ρ = 0 is exactly the base optimizer (one pass). */
-  rho?: number;
+  /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
+  rho?: Rho;
   /** Divide by ‖g‖ (default true); false gives ε = ρ g. */
   normalize?: boolean;
-  /** The ball's norm: 2 (default) or Infinity (ε = ρ sign g). */
-  p?: 2 | typeof Infinity;
+  /** The ball's norm: 2 (default), any p > 1, or Infinity (ε = ρ sign g). */
+  p?: number;
   /** m-sharpness sub-batch size (integer ≥ 1); the batch must be a multiple of it. Default: whole batch. */
   m?: number;
 }
 
 export type SamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
-/** `ρ d / (‖d‖₂ + 1e-12)`. Consumes `d`. Shared by the variants that normalize. */
-export function normalizedPerturbation(d: Params, rho: number): Params {
+/** `ρ d / (‖d‖₂ + 1e-12)`. Consumes `d` (and `rho` when an array). Shared by the variants that normalize. */
+export function normalizedPerturbation(d: Params, rho: Scalar): Params {
   const scale = np.divide(rho, treeNorm(tree.ref(d)).add(EPS));
   return treeScale(d, scale);
 }
@@ -50,23 +56,25 @@ export function normalizedPerturbation(d: Params, rho: number): Params {
 export function sam<BS>(base: GradientTransformation<BS>, options: SamOptions = {}): SharpnessAwareOptimizer<SamState<BS>> {
   checkKeys("sam", options, ["rho", "normalize", "p", "m"]);
   const { rho = 0.05, normalize = true, p = 2, m } = options;
-  checkNumber("sam", "rho", rho, { lo: 0 });
+  checkRho("sam", rho);
   checkBoolean("sam", "normalize", normalize);
-  checkOneOf("sam", "p", p, [2, Infinity]);
+  if (p !== Infinity) checkNumber("sam", "p", p, { lo: 1, loOpen: true });
   if (m !== undefined) checkNumber("sam", "m", m, { lo: 1, integer: true });
   if (!normalize && p !== 2) throw new RangeError(`sam: normalize: false needs p = 2 (got p = ${p})`);
   return makeSharpnessAware<BS, Record<string, never>>(
     base,
     {
       name: "sam",
-      trivial: rho === 0,
+      trivial: rhoIsZero(rho),
       initExtra: noExtraState,
+      phase: (t) => rhoPhase(rho, t),
+      secondPass: (phase) => phase !== "base",
       perturb(g, params, extra, count) {
         tree.dispose(params);
-        count.dispose();
-        if (p === Infinity) return [tree.map((x: np.Array) => np.sign(x).mul(rho), g), extra];
-        if (!normalize) return [treeScale(g, rho), extra];
-        return [normalizedPerturbation(g, rho), extra];
+        const r = rhoAt(rho, count);
+        if (p !== 2) return [lpPerturbation(g, r, p), extra];
+        if (!normalize) return [treeScale(g, r), extra];
+        return [normalizedPerturbation(g, r), extra];
       },
     },
     m,

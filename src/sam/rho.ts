@@ -1,0 +1,88 @@
+/**
+ * ρ schedules (002 Fig 8, 9, 21; 003 Thm 2): ρ as a function of the step.
+ *
+ *   constant            ρ(t) = ρ
+ *   rhoInvSqrt(ρ0)      ρ(t) = ρ0 / √(t + 1)                 (003 Thm 2: ρ0/√t, 1-based)
+ *   rhoFollowLr(ρ0, η)  ρ(t) = ρ0 · η(t) / η(0)              (tied to the learning rate, as GSAM)
+ *   rhoSwitch(ρ, at)    ERM→SAM: ρ(t) = 0 for t < at, then ρ; SAM→ERM: ρ, then 0 (002 §4.3)
+ *
+ * A schedule carries two faces: `value(count)` in-graph (array math, for jit) and `zeroAt(t)`
+ * on the host, which the optimizer's `phase(t)` uses: where ρ(t) = 0 the step is the base
+ * optimizer's and costs one pass — a separately compiled step, not a branch in the graph.
+ */
+import "../engine/polyfills.js";
+import { numpy as np } from "@jax-js/jax";
+import type { Schedule } from "../optim/types.js";
+import { checkNumber, checkOneOf } from "../optim/validate.js";
+
+export type RhoSchedule = {
+  readonly kind: "rho-schedule";
+  /** ρ at the step count (0-d int32, consumed), as a 0-d float array. */
+  value(count: np.Array): np.Array;
+  /** Host side: is ρ(t) exactly 0 at step t (0-based)? */
+  zeroAt(t: number): boolean;
+  /** For reports. */
+  readonly describe: string;
+};
+
+export type Rho = number | RhoSchedule;
+
+/** ρ0 / √(t + 1). */
+export function rhoInvSqrt(rho0: number): RhoSchedule {
+  checkNumber("rhoInvSqrt", "rho0", rho0, { lo: 0 });
+  return {
+    kind: "rho-schedule",
+    value: (c) => np.reciprocal(np.sqrt(c.astype(np.float32).add(1))).mul(rho0),
+    zeroAt: () => rho0 === 0,
+    describe: `${rho0}/sqrt(t+1)`,
+  };
+}
+
+/** ρ0 · η(t)/η(0) for a learning-rate schedule η with η(0) = `lr0` (host-known). */
+export function rhoFollowLr(rho0: number, lr: Schedule, lr0: number): RhoSchedule {
+  checkNumber("rhoFollowLr", "rho0", rho0, { lo: 0 });
+  checkNumber("rhoFollowLr", "lr0", lr0, { lo: 0, loOpen: true });
+  return { kind: "rho-schedule", value: (c) => lr(c).mul(rho0 / lr0), zeroAt: () => rho0 === 0, describe: `${rho0}·lr(t)/${lr0}` };
+}
+
+/** ERM→SAM (ρ from step `at` on) or SAM→ERM (ρ until step `at`). */
+export function rhoSwitch(rho: number, at: number, direction: "erm-to-sam" | "sam-to-erm" = "erm-to-sam"): RhoSchedule {
+  checkNumber("rhoSwitch", "rho", rho, { lo: 0 });
+  checkNumber("rhoSwitch", "at", at, { lo: 0, integer: true });
+  checkOneOf("rhoSwitch", "direction", direction, ["erm-to-sam", "sam-to-erm"]);
+  const on = (t: number) => (direction === "erm-to-sam" ? t >= at : t < at);
+  return {
+    kind: "rho-schedule",
+    value: (c) => {
+      const active = direction === "erm-to-sam" ? c.greaterEqual(at) : c.less(at);
+      return np.where(active, rho, 0).astype(np.float32);
+    },
+    zeroAt: (t) => rho === 0 || !on(t),
+    describe: `${direction} at step ${at} (ρ ${rho})`,
+  };
+}
+
+/** Validate a ρ option: a number ≥ 0 or a schedule. */
+export function checkRho(owner: string, rho: unknown): Rho {
+  if (typeof rho === "object" && rho !== null && (rho as RhoSchedule).kind === "rho-schedule") return rho as RhoSchedule;
+  return checkNumber(owner, "rho", rho, { lo: 0 });
+}
+
+/** ρ at `count` (consumed): the number itself, or the schedule's array. */
+export function rhoAt(rho: Rho, count: np.Array): number | np.Array {
+  if (typeof rho === "number") {
+    count.dispose();
+    return rho;
+  }
+  return rho.value(count);
+}
+
+/** The phase for host step t: "base" where ρ(t) = 0 (one pass), else "step". */
+export function rhoPhase(rho: Rho, t: number): string {
+  return (typeof rho === "number" ? rho === 0 : rho.zeroAt(t)) ? "base" : "step";
+}
+
+/** Is ρ identically 0 (the whole optimizer is its base)? */
+export function rhoIsZero(rho: Rho): boolean {
+  return typeof rho === "number" && rho === 0;
+}
