@@ -57,3 +57,15 @@ export { cnn, type CnnOptions, type CnnParams, type CnnState } from "./models/cn
 export { classificationLoss, crossEntropy, type ClassBatch } from "./models/loss.js";
 export { batchNorm, conv3x3, dense, maxPool2, heNormal, glorotUniform } from "./models/layers.js";
 export type { Model, ModelState } from "./models/types.js";
+
+export { lpPerturbation } from "./sam/lp-ball.js";
+export { rhoInvSqrt, rhoFollowLr, rhoSwitch, type Rho, type RhoSchedule } from "./sam/rho.js";
+export { fisherSam, type FisherSamOptions, type FisherSamState } from "./sam/fisher-sam.js";
+export { gsam, type GsamOptions, type GsamState } from "./sam/gsam.js";
+export { lookSam, type LookSamOptions, type LookSamState } from "./sam/looksam.js";
+export { multiStepSam, projectToBall, type MultiStepSamOptions, type MultiStepSamState } from "./sam/multistep-sam.js";
+export { randomPerturbation, type RandomPerturbationOptions, type RandomPerturbationState } from "./sam/random-perturbation.js";
+export { gradNormPenalty, type GradNormPenaltyOptions, type GradNormPenaltyState } from "./sam/grad-norm-penalty.js";
+export { samFull, splitOnFull, type SamFullOptions, type SamFullState } from "./sam/sam-full.js";
+export { samNoise, type SamNoiseOptions, type SamNoiseState } from "./sam/sam-noise.js";
+export { fasam, type FasamOptions } from "./sam/fasam.js";

@@ -1,0 +1,53 @@
+/**
+ * Fisher-SAM (Kim et al., ICML 2022): the ascent ball measured in the diagonal empirical
+ * Fisher metric.
+ *
+ *   f = 1 + η g²   (element-wise)
+ *   ε = ρ f⁻¹ g / (sqrt(gᵀ f⁻¹ g) + 1e-12)
+ *   w ← base step with ∇L_B(w + ε), taken at w
+ *
+ * η = 0 gives f = 1 and ε = ρ g/‖g‖: SAM. Following DESIGN §4 (the paper's diagonal Fisher
+ * estimated from the batch gradient itself; the paper's code smooths the Fisher with an EMA,
+ * which this form omits so that η = 0 is exactly SAM).
+ *
+ * Defaults: rho 0.05, eta 1.
+ */
+import "../engine/polyfills.js";
+import { numpy as np, tree } from "@jax-js/jax";
+import type { GradientTransformation, Params } from "../optim/types.js";
+import { EPS, treeDot } from "../engine/tree.js";
+import { checkKeys, checkNumber } from "../optim/validate.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
+
+export interface FisherSamOptions {
+  /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
+  rho?: Rho;
+  /** η ≥ 0 in f = 1 + η g². Default 1. */
+  eta?: number;
+}
+
+export type FisherSamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
+
+/** @example const opt = fisherSam(sgd({ learningRate: 0.1 }), { rho: 0.1, eta: 1 }); */
+export function fisherSam<BS>(base: GradientTransformation<BS>, options: FisherSamOptions = {}): SharpnessAwareOptimizer<FisherSamState<BS>> {
+  checkKeys("fisherSam", options, ["rho", "eta"]);
+  const { rho = 0.05, eta = 1 } = options;
+  checkRho("fisherSam", rho);
+  checkNumber("fisherSam", "eta", eta, { lo: 0 });
+  return makeSharpnessAware<BS, Record<string, never>>(base, {
+    name: "fisherSam",
+    trivial: rhoIsZero(rho),
+    initExtra: noExtraState,
+    phase: (t) => rhoPhase(rho, t),
+    secondPass: (phase) => phase !== "base",
+    perturb(g, params, extra, count) {
+      tree.dispose(params);
+      const u = tree.map((x: np.Array) => x.ref.div(np.square(x).mul(eta).add(1)), tree.ref(g)) as Params; // f⁻¹ g
+      const scale = np.divide(rhoAt(rho, count), np.sqrt(treeDot(g, tree.ref(u))).add(EPS));
+      const eps = tree.map((x: np.Array) => x.mul(scale.ref), u) as Params;
+      scale.dispose();
+      return [eps, extra];
+    },
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * Gradient-norm regularization — the first-order explanation of SAM that seed 000 asks to be
+ * ablated: minimize L + λ‖∇L‖, whose gradient is
+ *
+ *   ∇(L + λ‖∇L‖) = g + λ H ĝ,   ĝ = g / (‖g‖ + 1e-12)
+ *
+ *   method "hvp" (default): H ĝ by forward-over-reverse (jvp of the gradient; grad-of-grad is
+ *     wrong on this engine, DESIGN §5). Cost ≈ one gradient pass plus one jvp of it.
+ *   method "finite-difference": d = (1 − λ/r) g + (λ/r) ∇L(w + r ĝ) ≈ g + λ H ĝ (Zhao et al.
+ *     2022 form; two gradient passes, like SAM).
+ *
+ * λ = 0 is the base optimizer. Defaults: lambda 0.05, method "hvp", r 0.1 (so α = λ/r = 0.5).
+ */
+import "../engine/polyfills.js";
+import { numpy as np, tree } from "@jax-js/jax";
+import type { GradientTransformation, Params } from "../optim/types.js";
+import { EPS, treeNorm, treeScale } from "../engine/tree.js";
+import { checkKeys, checkNumber, checkOneOf } from "../optim/validate.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { normalizedPerturbation } from "./sam.js";
+
+export interface GradNormPenaltyOptions {
+  /** λ ≥ 0, the weight of ‖∇L‖. Default 0.05. */
+  lambda?: number;
+  /** "hvp" (exact Hessian-vector product, default) or "finite-difference". */
+  method?: "hvp" | "finite-difference";
+  /** Finite-difference radius r > 0 (needs λ ≤ r). Default 0.1. */
+  r?: number;
+}
+
+export type GradNormPenaltyState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
+
+/** @example const opt = gradNormPenalty(sgd({ learningRate: 0.1 }), { lambda: 0.05 }); */
+export function gradNormPenalty<BS>(base: GradientTransformation<BS>, options: GradNormPenaltyOptions = {}): SharpnessAwareOptimizer<GradNormPenaltyState<BS>> {
+  checkKeys("gradNormPenalty", options, ["lambda", "method", "r"]);
+  const { lambda = 0.05, method = "hvp", r = 0.1 } = options;
+  checkNumber("gradNormPenalty", "lambda", lambda, { lo: 0 });
+  checkOneOf("gradNormPenalty", "method", method, ["hvp", "finite-difference"]);
+  checkNumber("gradNormPenalty", "r", r, { lo: 0, loOpen: true });
+  if (method === "finite-difference" && lambda > r) throw new RangeError(`gradNormPenalty: lambda must be ≤ r for the finite-difference form (got lambda ${lambda}, r ${r})`);
+  const a = lambda / r;
+  return makeSharpnessAware<BS, Record<string, never>>(base, {
+    name: "gradNormPenalty",
+    trivial: lambda === 0,
+    initExtra: noExtraState,
+    secondPass: () => method === "finite-difference",
+    perturb(g, params, extra, count) {
+      tree.dispose(params);
+      count.dispose();
+      return [normalizedPerturbation(g, r), extra];
+    },
+    combine(g, gs, params, extra, count, ctx) {
+      tree.dispose(params);
+      count.dispose();
+      if (method === "finite-difference") {
+        const d = tree.map((x: np.Array, y: np.Array) => x.mul(1 - a).add(y.mul(a)), g, gs!) as Params;
+        return [d, extra];
+      }
+      const unit = treeScale(tree.ref(g), np.reciprocal(treeNorm(tree.ref(g)).add(EPS)));
+      const hv = ctx.hvp(unit);
+      const d = tree.map((x: np.Array, h: np.Array) => x.add(h.mul(lambda)), g, hv) as Params;
+      return [d, extra];
+    },
+  });
+}

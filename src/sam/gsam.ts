@@ -1,0 +1,64 @@
+/**
+ * GSAM — Surrogate Gap guided SAM (Zhuang et al., ICLR 2022), following juntang-zhuang/GSAM
+ * `gradient_decompose` (its eps placement included):
+ *
+ *   ε = ρ g / (‖g‖ + 1e-12);  g_p = ∇L_B(w + ε)
+ *   cos = ⟨g, g_p⟩ / (‖g_p‖ ‖g‖ + 1e-12)
+ *   g_⊥ = g − cos ‖g‖ g_p / (‖g_p‖ + 1e-12)      (g minus its projection on g_p)
+ *   d = g_p − α g_⊥;  w ← base step with d, taken at w
+ *
+ * α = 0 is SAM exactly. The official code ties ρ to the learning rate (rhoFollowLr here).
+ * Defaults: rho 0.05, alpha 0.4 (Zhuang et al.).
+ */
+import "../engine/polyfills.js";
+import { numpy as np, tree } from "@jax-js/jax";
+import type { GradientTransformation, Params } from "../optim/types.js";
+import { EPS, treeDot, treeNorm } from "../engine/tree.js";
+import { checkKeys, checkNumber } from "../optim/validate.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { normalizedPerturbation } from "./sam.js";
+import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
+
+export interface GsamOptions {
+  /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
+  rho?: Rho;
+  /** α ≥ 0, the weight of the ascent along the orthogonal component. Default 0.4. */
+  alpha?: number;
+}
+
+export type GsamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
+
+/** @example const opt = gsam(sgd({ learningRate: 0.1 }), { rho: 0.05, alpha: 0.4 }); */
+export function gsam<BS>(base: GradientTransformation<BS>, options: GsamOptions = {}): SharpnessAwareOptimizer<GsamState<BS>> {
+  checkKeys("gsam", options, ["rho", "alpha"]);
+  const { rho = 0.05, alpha = 0.4 } = options;
+  checkRho("gsam", rho);
+  checkNumber("gsam", "alpha", alpha, { lo: 0 });
+  return makeSharpnessAware<BS, Record<string, never>>(base, {
+    name: "gsam",
+    trivial: rhoIsZero(rho),
+    initExtra: noExtraState,
+    phase: (t) => rhoPhase(rho, t),
+    secondPass: (phase) => phase !== "base",
+    perturb(g, params, extra, count) {
+      tree.dispose(params);
+      return [normalizedPerturbation(g, rhoAt(rho, count)), extra];
+    },
+    combine(g, gp, params, extra, count) {
+      tree.dispose(params);
+      count.dispose();
+      if (gp === undefined) return [g, extra]; // a ρ(t) = 0 step
+      if (alpha === 0) {
+        tree.dispose(g);
+        return [gp, extra];
+      }
+      const gpNorm = treeNorm(tree.ref(gp));
+      const gNorm = treeNorm(tree.ref(g));
+      const cos = treeDot(tree.ref(g), tree.ref(gp)).div(gpNorm.ref.mul(gNorm.ref).add(EPS));
+      const coef = cos.mul(gNorm).div(gpNorm.add(EPS)); // cos ‖g‖ / (‖g_p‖ + eps)
+      const d = tree.map((x: np.Array, y: np.Array) => y.ref.sub(x.sub(y.mul(coef.ref)).mul(alpha)), g, gp) as Params;
+      coef.dispose();
+      return [d, extra];
+    },
+  });
+}

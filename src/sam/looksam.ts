@@ -1,0 +1,77 @@
+/**
+ * LookSAM (Liu et al., CVPR 2022): a full SAM step every k steps, reusing its sharpness
+ * direction in between at the cost of one gradient pass.
+ *
+ *   t mod k = 0 ("full"):  g_s = ∇L_B(w + ρ ĝ);  g_v = g_s − ‖g_s‖ cos(g, g_s) ĝ   (stored)
+ *                          d = g_s
+ *   otherwise ("reuse"):   d = g + α (‖g‖ / ‖g_v‖) g_v          (one pass: g only)
+ *   w ← base step with d, taken at w
+ *
+ * cos and the projection are over the whole parameter vector (not per layer), d is a gradient
+ * handed to any base optimizer (not a parameter update), and step 0 is always "full", so g_v
+ * exists before it is reused — the three points where a public implementation goes wrong.
+ * The step kind comes from the host: `opt.phase(t)`, passed as `step(..., { phase })`
+ * (`phasedStep` does both); calling `step` without a phase is an error. k = 1 is SAM exactly.
+ *
+ * Defaults: rho 0.05, k 5, alpha 0.7 (Liu et al.).
+ */
+import "../engine/polyfills.js";
+import { numpy as np, tree } from "@jax-js/jax";
+import type { GradientTransformation, Params } from "../optim/types.js";
+import { EPS, treeDot, treeNorm } from "../engine/tree.js";
+import { checkKeys, checkNumber } from "../optim/validate.js";
+import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { normalizedPerturbation } from "./sam.js";
+
+export interface LookSamOptions {
+  /** Radius ρ ≥ 0. Default 0.05. */
+  rho?: number;
+  /** Full SAM step every k steps (integer ≥ 1). Default 5. */
+  k?: number;
+  /** α ≥ 0, the weight of the reused direction. Default 0.7. */
+  alpha?: number;
+}
+
+export type LookSamState<BS = unknown> = SharpnessState<BS, { gv: Params }>;
+
+/** @example const opt = lookSam(sgd({ learningRate: 0.1 }), { rho: 0.05, k: 5, alpha: 0.7 }); */
+export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOptions = {}): SharpnessAwareOptimizer<LookSamState<BS>> {
+  checkKeys("lookSam", options, ["rho", "k", "alpha"]);
+  const { rho = 0.05, k = 5, alpha = 0.7 } = options;
+  checkNumber("lookSam", "rho", rho, { lo: 0 });
+  checkNumber("lookSam", "k", k, { lo: 1, integer: true });
+  checkNumber("lookSam", "alpha", alpha, { lo: 0 });
+  const phaseOf = (phase: string) => {
+    if (phase !== "full" && phase !== "reuse") throw new Error(`lookSam: step needs { phase: opt.phase(t) } ("full" or "reuse"; got ${JSON.stringify(phase)}); phasedStep passes it`);
+    return phase;
+  };
+  return makeSharpnessAware<BS, { gv: Params }>(base, {
+    name: "lookSam",
+    trivial: rho === 0,
+    initExtra: (params) => ({ gv: tree.map((w: np.Array) => np.zerosLike(w), params) }),
+    phase: (t) => (t % k === 0 ? "full" : "reuse"),
+    secondPass: (phase) => phaseOf(phase) === "full",
+    perturb(g, params, extra, count) {
+      tree.dispose(params);
+      count.dispose();
+      return [normalizedPerturbation(g, rho), extra];
+    },
+    combine(g, gs, params, extra, count, ctx) {
+      tree.dispose(params);
+      count.dispose();
+      if (ctx.phase === "full") {
+        // g_v = g_s − ‖g_s‖ cos(g, g_s) ĝ = g_s − (⟨g, g_s⟩ / ‖g‖²) g
+        tree.dispose(extra.gv);
+        const gNorm = treeNorm(tree.ref(g));
+        const coef = treeDot(tree.ref(g), tree.ref(gs!)).div(gNorm.mul(gNorm.ref).add(EPS));
+        const gv = tree.map((y: np.Array, x: np.Array) => y.sub(x.mul(coef.ref)), tree.ref(gs!), g) as Params;
+        coef.dispose();
+        return [gs!, { gv }];
+      }
+      const scale = treeNorm(tree.ref(g)).mul(alpha).div(treeNorm(tree.ref(extra.gv)).add(EPS));
+      const d = tree.map((x: np.Array, v: np.Array) => x.add(v.mul(scale.ref)), g, tree.ref(extra.gv)) as Params;
+      scale.dispose();
+      return [d, extra];
+    },
+  });
+}

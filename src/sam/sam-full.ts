@@ -1,0 +1,62 @@
+/**
+ * SAM-full and SAM-noise (003 §4.1, eq. 8): analysis variants that split the batch gradient g
+ * into its component along the full-data gradient G = ∇L(w) and the rest, and ascend along one:
+ *
+ *   P g = (⟨g, G⟩ / (‖G‖² + 1e-12)) G
+ *   SAM-full:  d = P g;   SAM-noise:  d = g − P g
+ *   ε = ρ d / (‖d‖ + 1e-12);  w ← base step with ∇L_B(w + ε), taken at w
+ *
+ * They need a full-gradient oracle: `step(..., { fullGrad })` (the trainer computes it over the
+ * training set, or a fixed subset, every N steps). Defaults: rho 0.05.
+ */
+import "../engine/polyfills.js";
+import { numpy as np, tree } from "@jax-js/jax";
+import type { GradientTransformation, Params } from "../optim/types.js";
+import { EPS, treeDot, treeSquaredNorm } from "../engine/tree.js";
+import { checkKeys } from "../optim/validate.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { normalizedPerturbation } from "./sam.js";
+import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
+
+export interface SamFullOptions {
+  /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
+  rho?: Rho;
+}
+
+export type SamFullState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
+
+/** `[P g, g − P g]`, P the projection on `full`. Consumes `g` and `full`. */
+export function splitOnFull(g: Params, full: Params): [Params, Params] {
+  const coef = treeDot(tree.ref(g), tree.ref(full)).div(treeSquaredNorm(tree.ref(full)).add(EPS));
+  const along = tree.map((G: np.Array) => G.mul(coef.ref), full) as Params;
+  coef.dispose();
+  const rest = tree.map((x: np.Array, p: np.Array) => x.sub(p), g, tree.ref(along)) as Params;
+  return [along, rest];
+}
+
+/** @internal The shared body of samFull and samNoise. */
+export function projectedSam<BS>(owner: "samFull" | "samNoise", base: GradientTransformation<BS>, options: SamFullOptions): SharpnessAwareOptimizer<SamFullState<BS>> {
+  checkKeys(owner, options, ["rho"]);
+  const { rho = 0.05 } = options;
+  checkRho(owner, rho);
+  return makeSharpnessAware<BS, Record<string, never>>(base, {
+    name: owner,
+    trivial: rhoIsZero(rho),
+    needsFullGrad: true,
+    initExtra: noExtraState,
+    phase: (t) => rhoPhase(rho, t),
+    secondPass: (phase) => phase !== "base",
+    perturb(g, params, extra, count, ctx) {
+      tree.dispose(params);
+      const [along, rest] = splitOnFull(g, ctx.fullGrad!);
+      const keep = owner === "samFull" ? along : rest;
+      tree.dispose(owner === "samFull" ? rest : along);
+      return [normalizedPerturbation(keep, rhoAt(rho, count)), extra];
+    },
+  });
+}
+
+/** Ascent along the full-gradient component of g. @example samFull(sgd({ learningRate: 0.1 }), { rho: 0.05 }) */
+export function samFull<BS>(base: GradientTransformation<BS>, options: SamFullOptions = {}): SharpnessAwareOptimizer<SamFullState<BS>> {
+  return projectedSam("samFull", base, options);
+}
