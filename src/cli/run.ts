@@ -9,7 +9,7 @@ import { loadFashionMnist } from "../data/fashion-mnist.js";
 import { loadMnist } from "../data/mnist.js";
 import { DataError } from "../data/errors.js";
 import type { ImageDataset } from "../data/types.js";
-import { BASES, ConfigError, DATASETS, DEFAULTS, MODELS, OPTIMIZERS, validateConfig, type TrainConfig } from "../train/config.js";
+import { ASCENT_BATCHES, BASES, ConfigError, DATASETS, DEFAULTS, GNR_METHODS, LR_SCHEDULES, MODELS, OPTIMIZERS, RHO_SCHEDULES, validateConfig, type TrainConfig } from "../train/config.js";
 import { train, type EpochRecord, type TrainHooks } from "../train/trainer.js";
 import { compare, defaultRho, parseOptimizerSpec, summarize, type RunSummary } from "../train/compare.js";
 import { DEFAULT_COMPARISON, CLAIM } from "../train/default-comparison.js";
@@ -26,11 +26,25 @@ const COMMON: Record<string, FlagSpec> = {
   lr: { kind: "number", help: "learning rate" },
   momentum: { kind: "number", help: "SGD momentum" },
   "weight-decay": { kind: "number", help: "weight decay (L2 for sgd/adam, decoupled for adamw)" },
-  rho: { kind: "number", help: "perturbation radius ρ (default: sam/fsam 0.05, asam 0.5)" },
-  eta: { kind: "number", help: "ASAM η" },
+  "lr-schedule": { kind: "string", choices: LR_SCHEDULES, help: "learning-rate schedule (cosine: to 0 over the run)" },
+  rho: { kind: "number", help: "perturbation radius ρ (default 0.05; asam/fasam 0.5)" },
+  "rho-schedule": { kind: "string", choices: RHO_SCHEDULES, help: "ρ(t): constant, ρ/√(t+1), ∝ lr, or ERM↔SAM switch" },
+  "switch-epoch": { kind: "int", help: "epoch where erm-to-sam / sam-to-erm switches" },
+  eta: { kind: "number", help: "η of asam/fasam (0.01) and fisher-sam (1)" },
   sigma: { kind: "number", help: "F-SAM σ" },
   lambda: { kind: "number", help: "F-SAM λ" },
   m: { kind: "int", help: "m-sharpness sub-batch size (sam only; 0 = whole batch)" },
+  p: { kind: "string", help: "ℓp ball of sam: 2, any p > 1, or inf" },
+  alpha: { kind: "number", help: "α of gsam (0.4), looksam (0.7), multistep-sam (1/steps)" },
+  k: { kind: "int", help: "looksam: full SAM step every k steps" },
+  steps: { kind: "int", help: "multistep-sam: ascent steps" },
+  "noise-std": { kind: "number", help: "random-perturbation: σ of ε ~ N(0, σ²)" },
+  penalty: { kind: "number", help: "gnr: λ of the gradient-norm penalty" },
+  "gnr-method": { kind: "string", choices: GNR_METHODS, help: "gnr: exact Hessian-vector product or finite difference" },
+  r: { kind: "number", help: "gnr finite-difference radius" },
+  "ascent-batch": { kind: "string", choices: ASCENT_BATCHES, help: "ascent gradient from this batch (SAM), the previous or a random one (n-SAM / SAM-db)" },
+  "full-grad-every": { kind: "int", help: "sam-full/sam-noise: refresh the full gradient every N steps" },
+  "full-grad-size": { kind: "int", help: "sam-full/sam-noise: examples in the full gradient" },
   epochs: { kind: "int", help: "epochs" },
   "batch-size": { kind: "int", help: "batch size" },
   "label-noise": { kind: "number", help: "fraction of training labels made wrong, in [0, 1)" },
@@ -61,15 +75,26 @@ Usage:
   sharpness <command> --help  flags of a command
 `;
 
+function parseP(raw: string): number {
+  if (/^(inf|infinity)$/i.test(raw)) return Infinity;
+  const v = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(v)) throw new UsageError(`--p must be a number > 1 or inf (got ${JSON.stringify(raw)})`);
+  return v;
+}
+
 function toConfig(f: Record<string, unknown>, base: TrainConfig): { config: TrainConfig; rhoGiven: boolean } {
   const c: TrainConfig = { ...base };
   const map: [string, keyof TrainConfig][] = [
     ["dataset", "dataset"], ["model", "model"], ["hidden", "hidden"], ["batch-norm", "batchNorm"], ["optimizer", "optimizer"],
     ["base", "base"], ["lr", "lr"], ["momentum", "momentum"], ["weight-decay", "weightDecay"], ["rho", "rho"], ["eta", "eta"],
     ["sigma", "sigma"], ["lambda", "lambda"], ["m", "m"], ["epochs", "epochs"], ["batch-size", "batchSize"],
-    ["label-noise", "labelNoise"], ["train-size", "trainSize"], ["seed", "seed"],
+    ["label-noise", "labelNoise"], ["train-size", "trainSize"], ["seed", "seed"], ["lr-schedule", "lrSchedule"],
+    ["rho-schedule", "rhoSchedule"], ["switch-epoch", "switchEpoch"], ["alpha", "alpha"], ["k", "k"], ["steps", "steps"],
+    ["noise-std", "noiseStd"], ["penalty", "penalty"], ["gnr-method", "gnrMethod"], ["r", "r"], ["ascent-batch", "ascentBatch"],
+    ["full-grad-every", "fullGradEvery"], ["full-grad-size", "fullGradSize"],
   ];
   for (const [flag, key] of map) if (f[flag] !== undefined) (c as Record<string, unknown>)[key] = f[flag];
+  if (f.p !== undefined) c.p = parseP(String(f.p));
   return { config: c, rhoGiven: f.rho !== undefined };
 }
 

@@ -6,12 +6,14 @@ import { ConfigError, OPTIMIZERS, validateConfig, type TrainConfig } from "./con
 import { train, type EpochRecord, type TrainHooks, type TrainResult } from "./trainer.js";
 import type { ImageDataset } from "../data/types.js";
 
-const OVERRIDABLE = ["rho", "eta", "sigma", "lambda", "m", "lr"] as const;
+const OVERRIDABLE = ["rho", "eta", "sigma", "lambda", "m", "lr", "alpha", "k", "steps", "p", "penalty", "r", "noiseStd"] as const;
 type Overridable = (typeof OVERRIDABLE)[number];
 
 /** ρ used when neither `--rho` nor an override gives one (the papers' usual scales). */
 export function defaultRho(optimizer: TrainConfig["optimizer"]): number {
-  return optimizer === "asam" ? 0.5 : optimizer === "sgd" ? 0 : 0.05;
+  if (optimizer === "asam" || optimizer === "fasam") return 0.5;
+  if (optimizer === "sgd" || optimizer === "random-perturbation" || optimizer === "gnr") return 0;
+  return 0.05;
 }
 
 export type OptimizerSpec = { label: string; optimizer: TrainConfig["optimizer"]; overrides: Partial<Pick<TrainConfig, Overridable>> };
@@ -21,10 +23,10 @@ export function parseOptimizerSpec(token: string): OptimizerSpec {
   if (!OPTIMIZERS.includes(name as TrainConfig["optimizer"])) throw new ConfigError(`--optimizers: unknown optimizer ${JSON.stringify(name)} (known: ${OPTIMIZERS.join(", ")})`);
   const overrides: Record<string, number> = {};
   for (const p of parts) {
-    const m = /^([a-z]+)=(.+)$/.exec(p);
+    const m = /^([a-zA-Z]+)=(.+)$/.exec(p);
     if (!m || !OVERRIDABLE.includes(m[1] as Overridable)) throw new ConfigError(`--optimizers: bad override ${JSON.stringify(p)} in ${JSON.stringify(token)} (use name:key=value with key one of ${OVERRIDABLE.join(", ")})`);
-    const v = Number(m[2]);
-    if (!Number.isFinite(v)) throw new ConfigError(`--optimizers: ${m[1]} must be a number (got ${JSON.stringify(m[2])} in ${JSON.stringify(token)})`);
+    const v = m[1] === "p" && /^inf(inity)?$/i.test(m[2]) ? Infinity : Number(m[2]);
+    if (Number.isNaN(v) || v === -Infinity || (v === Infinity && m[1] !== "p")) throw new ConfigError(`--optimizers: ${m[1]} must be a number (got ${JSON.stringify(m[2])} in ${JSON.stringify(token)})`);
     overrides[m[1]] = v;
   }
   return { label: token, optimizer: name as TrainConfig["optimizer"], overrides };

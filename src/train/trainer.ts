@@ -9,14 +9,24 @@
  *
  * jax-js is lazy: params and state are realized after every step (`blockUntilReady`), or the
  * pending graph would keep every old buffer alive.
+ *
+ * Steps come from `phasedStep`: one jitted step per phase the optimizer names (LookSAM's
+ * off-cycle steps, ρ(t) = 0 steps cost one pass). n-SAM / SAM-db (`ascentBatch`): "previous"
+ * takes the ascent gradient on the previous step's batch (the first step uses its own), "random"
+ * on an independent random batch of the same size. SAM-full / SAM-noise get the full gradient
+ * over a fixed subset of `fullGradSize` training examples (the first ones of a seeded
+ * permutation), recomputed every `fullGradEvery` steps at the current weights.
  */
 import "../engine/polyfills.js";
-import { blockUntilReady, jit, numpy as np, tree } from "@jax-js/jax";
+import { blockUntilReady, grad, jit, numpy as np, tree } from "@jax-js/jax";
 import { classificationLoss, crossEntropy } from "../models/loss.js";
 import { disposeDeviceSet, epochBatches, evalBatches, take, upload, type DeviceSet } from "../data/batches.js";
 import { subsetTrain, symmetricLabelNoise } from "../data/prepare.js";
 import type { ImageDataset } from "../data/types.js";
 import { buildModel, buildOptimizer } from "./build.js";
+import { phasedStep } from "../sam/core.js";
+import { permutation, rng } from "../engine/prng.js";
+import type { Params } from "../engine/tree.js";
 import { validateConfig, type TrainConfig } from "./config.js";
 
 export type EpochRecord = {
@@ -73,7 +83,9 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
   const ds = subsetTrain(full, c.trainSize, c.seed);
   const noise = symmetricLabelNoise(ds.trainY, c.labelNoise, ds.numClasses, c.seed);
   const model = buildModel(c, ds.inputDim, ds.numClasses);
-  const opt = buildOptimizer(c);
+  const trainN = noise.given.length;
+  const stepsPerEpoch = Math.floor(trainN / c.batchSize);
+  const opt = buildOptimizer(c, { stepsPerEpoch, totalSteps: stepsPerEpoch * c.epochs });
   const loss = classificationLoss(model);
 
   const trainSet = upload(ds.trainX, noise.given, ds.inputDim);
@@ -81,7 +93,29 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
   let { params, state: modelState } = model.init(c.seed);
   let optState = opt.init(tree.ref(params));
 
-  const step = jit((p: any, s: any, b: any) => opt.step(loss, p, s, b, { hasAux: true }));
+  const step = phasedStep(opt, loss, { hasAux: true });
+  // Mean gradient over a chunk, weighted by its size, for the full-gradient oracle.
+  const chunkGrad = jit((p: any, ms: any, x: np.Array, y: np.Array) => {
+    const n = x.shape[0];
+    const g = grad((q: any) => loss(q, { x: x.ref, y: y.ref, state: tree.ref(ms) })[0])(p);
+    tree.dispose([ms, x, y]);
+    return tree.map((v: np.Array) => v.mul(n), g);
+  });
+  const fullIdx = opt.needsFullGrad ? permutation(rng(c.seed, 4), trainN).slice(0, Math.min(c.fullGradSize, trainN)) : null;
+  let fullGrad: Params | null = null;
+  async function refreshFullGrad(): Promise<void> {
+    if (fullGrad) tree.dispose(fullGrad);
+    let acc: Params | null = null;
+    for (let i = 0; i < fullIdx!.length; i += EVAL_BATCH) {
+      const b = take(trainSet, fullIdx!.subarray(i, i + EVAL_BATCH));
+      const g = chunkGrad(tree.ref(params), tree.ref(modelState), b.x, b.y) as Params;
+      acc = acc === null ? g : (tree.map((u: np.Array, v: np.Array) => u.add(v), acc, g) as Params);
+    }
+    fullGrad = tree.map((v: np.Array) => v.mul(1 / fullIdx!.length), acc!) as Params;
+    await blockUntilReady(fullGrad);
+  }
+  const ascentRng = rng(c.seed, 3);
+  let previous: Int32Array | null = null;
   // Per-example [loss, correct] in eval mode (BatchNorm on running statistics).
   const evaluate = jit((p: any, ms: any, x: np.Array, y: np.Array) => {
     const [logits, ms2] = model.apply(p, ms, x, false);
@@ -105,14 +139,25 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
 
   const history: EpochRecord[] = [];
   let diverged: TrainResult["diverged"] = null;
-  const stepsPerEpoch = Math.floor(trainSet.n / c.batchSize);
+  let t = 0;
   try {
     for (let epoch = 1; epoch <= c.epochs && !diverged; epoch++) {
       let lossSum = 0;
       const batches = epochBatches(trainSet.n, c.batchSize, c.seed, epoch);
-      for (let s = 0; s < batches.length; s++) {
+      for (let s = 0; s < batches.length; s++, t++) {
         const b = take(trainSet, batches[s]);
-        const out = step(params, optState, { x: b.x, y: b.y, state: modelState }) as any;
+        const inputs: { ascentBatch?: unknown; fullGrad?: Params } = {};
+        if (c.ascentBatch !== "same") {
+          const idx = c.ascentBatch === "previous" ? (previous ?? batches[s]) : permutation(ascentRng, trainSet.n).subarray(0, c.batchSize);
+          const a = take(trainSet, idx);
+          inputs.ascentBatch = { x: a.x, y: a.y, state: tree.ref(modelState) };
+          previous = batches[s];
+        }
+        if (fullIdx) {
+          if (t % c.fullGradEvery === 0) await refreshFullGrad();
+          inputs.fullGrad = tree.ref(fullGrad!);
+        }
+        const out = step(params, optState, { x: b.x, y: b.y, state: modelState }, t, inputs) as any;
         params = out.params;
         optState = out.state;
         modelState = out.aux;
@@ -152,10 +197,12 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
     }
   } finally {
     tree.dispose([params, optState, modelState]);
+    if (fullGrad) tree.dispose(fullGrad);
     disposeDeviceSet(trainSet);
     disposeDeviceSet(testSet);
     step.dispose();
     evaluate.dispose();
+    chunkGrad.dispose();
   }
   return {
     config: c,

@@ -19,7 +19,7 @@ const bad: [string[], RegExp][] = [
   [["train", "--rho", "-0.1"], /--rho must be a number ≥ 0 \(got -0\.1\)/],
   [["train", "--optimizer", "fsam", "--lambda", "1"], /--lambda must be a number in \[0, 1\) \(got 1\)/],
   [["train", "--lambda", "-0.5"], /--lambda must be a number in \[0, 1\)/],
-  [["train", "--optimizer", "adagrad"], /--optimizer must be one of sgd, sam, asam, fsam \(got "adagrad"\)/],
+  [["train", "--optimizer", "adagrad"], /--optimizer must be one of sgd, sam, asam, fsam, fasam, .* \(got "adagrad"\)/],
   [["train", "--dataset", "cifar10"], /--dataset must be one of fashion-mnist, mnist \(got "cifar10"\)/],
   [["train", "--epochs", "0"], /--epochs must be an integer ≥ 1 \(got 0\)/],
   [["train", "--batch-size", "0"], /--batch-size must be an integer ≥ 1 \(got 0\)/],
@@ -34,6 +34,11 @@ const bad: [string[], RegExp][] = [
   [["compare", "--seeds", "0,x"], /--seeds must list integers ≥ 0 \(got "x"\)/],
   [["compare", "--train-size", "5"], /--train-size must be an integer ≥ 10 \(got 5\)/],
   [["fly"], /unknown command "fly"/],
+  [["train", "--optimizer", "looksam", "--k", "0"], /--k must be an integer ≥ 1 \(got 0\)/],
+  [["train", "--p", "abc"], /--p must be a number > 1 or inf \(got "abc"\)/],
+  [["train", "--rho-schedule", "cosine"], /--rho-schedule must be one of constant, inv-sqrt, follow-lr, erm-to-sam, sam-to-erm \(got "cosine"\)/],
+  [["train", "--optimizer", "multistep-sam", "--alpha", "2"], /multiStepSam: alpha must be a finite number in \(0, 1\] \(got 2\)/],
+  [["train", "--ascent-batch", "other"], /--ascent-batch must be one of same, previous, random/],
 ];
 
 for (const [args, message] of bad) {

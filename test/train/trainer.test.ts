@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { initEngine } from "../../src/index.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import { train } from "../../src/train/trainer.js";
-import { DEFAULTS, validateConfig } from "../../src/train/config.js";
+import { DEFAULTS, OPTIMIZERS, validateConfig } from "../../src/train/config.js";
 import { parseOptimizerSpec, runConfig } from "../../src/train/compare.js";
 
 before(() => initEngine("wasm"));
@@ -54,4 +54,39 @@ test("config validation and per-optimizer overrides", () => {
   assert.equal(runConfig(small, parseOptimizerSpec("sgd"), 0, true).rho, 0);
   assert.throws(() => parseOptimizerSpec("sam:rh0=1"), /bad override "rh0=1"/);
   assert.throws(() => parseOptimizerSpec("sam:rho=x"), /rho must be a number \(got "x"/);
+});
+
+test("every optimizer of the family trains from a config (one short epoch, finite loss)", async () => {
+  const ds = loadMnist();
+  for (const optimizer of OPTIMIZERS) {
+    const r = await train({ ...small, optimizer, epochs: 1, trainSize: 300, fullGradSize: 200, fullGradEvery: 3 }, ds);
+    assert.equal(r.diverged, null, optimizer);
+    assert.equal(r.history.length, 1, optimizer);
+    assert.ok(Number.isFinite(r.history[0].trainLoss) && r.history[0].testAccuracy > 0.1, `${optimizer}: ${JSON.stringify(r.history[0])}`);
+  }
+});
+
+test("n-SAM ascent batches and ρ schedules change the run; ERM→SAM at epoch 2 equals SGD for epoch 1", async () => {
+  const ds = loadMnist();
+  const cfg = { ...small, optimizer: "sam" as const, epochs: 2, labelNoise: 0 };
+  const samRun = await train(cfg, ds);
+  const random = await train({ ...cfg, ascentBatch: "random" }, ds);
+  const previous = await train({ ...cfg, ascentBatch: "previous" }, ds);
+  assert.notEqual(random.history[1].trainLoss, samRun.history[1].trainLoss);
+  assert.notEqual(previous.history[1].trainLoss, samRun.history[1].trainLoss);
+  const sgdRun = await train({ ...cfg, optimizer: "sgd", rho: 0 }, ds);
+  const switched = await train({ ...cfg, rhoSchedule: "erm-to-sam", switchEpoch: 2 }, ds);
+  assert.equal(switched.history[0].trainLoss, sgdRun.history[0].trainLoss, "epoch 1 is plain SGD");
+  assert.notEqual(switched.history[1].trainLoss, sgdRun.history[1].trainLoss, "epoch 2 is SAM");
+});
+
+test("config validation of the family's options", () => {
+  assert.throws(() => validateConfig({ ...small, p: 1 }), /--p must be a number > 1 or inf \(got 1\)/);
+  assert.throws(() => validateConfig({ ...small, optimizer: "looksam", rhoSchedule: "inv-sqrt" }), /--rho-schedule must be constant for --optimizer looksam/);
+  assert.throws(() => validateConfig({ ...small, k: 0 }), /--k must be an integer ≥ 1/);
+  assert.throws(() => validateConfig({ ...small, optimizer: "gnr", gnrMethod: "finite-difference", penalty: 0.5, r: 0.1 }), /--penalty must be ≤ --r 0.1/);
+  assert.throws(() => validateConfig({ ...small, m: 10, ascentBatch: "random" }), /--m must be used without --ascent-batch/);
+  assert.throws(() => validateConfig({ ...small, ascentBatch: "next" as any }), /--ascent-batch must be one of same, previous, random/);
+  assert.equal(runConfig(small, parseOptimizerSpec("sam:p=inf"), 0, false).p, Infinity);
+  assert.equal(runConfig(small, parseOptimizerSpec("fasam"), 0, false).rho, 0.5);
 });
