@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 import { numpy as np, tree } from "@jax-js/jax";
-import { applyUpdates, initEngine, type GradientTransformation } from "../src/index.js";
+import { applyUpdates, initEngine, type GradientTransformation, type SharpnessAwareOptimizer } from "../src/index.js";
 
 export async function setup(): Promise<void> {
   await initEngine("wasm");
@@ -97,6 +97,26 @@ export function runTransformation(opt: GradientTransformation<any>, w0: number[]
     const [u, s2] = opt.update(np.array(g), s, w.ref);
     w = applyUpdates(w, u);
     s = s2;
+    out.push(flat(w.ref));
+  }
+  w.dispose();
+  tree.dispose(s);
+  return out;
+}
+
+/**
+ * n eager steps of a sharpness-aware optimizer from w0 (phases from `opt.phase(t)`), with a
+ * batch and extra step inputs made fresh for each step; returns w after each step.
+ */
+export function runSteps(opt: SharpnessAwareOptimizer<any>, loss: any, w0: number[], n: number, { batch = () => ({ z: np.zeros([1]) }), inputs = () => ({}) }: { batch?: () => any; inputs?: () => any } = {}): number[][] {
+  let w = np.array(w0);
+  let s = opt.init(w.ref);
+  const out: number[][] = [];
+  for (let t = 0; t < n; t++) {
+    const r = opt.step(loss, w, s, batch(), { phase: opt.phase(t), ...inputs() });
+    w = r.params;
+    s = r.state;
+    r.loss.dispose();
     out.push(flat(w.ref));
   }
   w.dispose();

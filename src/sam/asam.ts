@@ -18,7 +18,7 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, leafPaths, treeNorm, type Scalar } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
-import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
 
 export interface AsamOptions {
@@ -72,10 +72,8 @@ export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions 
   checkAdaptiveLeaves("asam", adaptiveLeaves);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "asam",
-    trivial: rhoIsZero(rho),
+    ...rhoPhases(rho),
     initExtra: noExtraState,
-    phase: (t) => rhoPhase(rho, t),
-    secondPass: (phase) => phase !== "base",
     perturb(g, params, extra, count) {
       return [adaptivePerturbation(g, params, rhoAt(rho, count), eta, adaptiveLeaves), extra];
     },

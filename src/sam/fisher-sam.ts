@@ -18,7 +18,7 @@ import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
-import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface FisherSamOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
@@ -37,10 +37,8 @@ export function fisherSam<BS>(base: GradientTransformation<BS>, options: FisherS
   checkNumber("fisherSam", "eta", eta, { lo: 0 });
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "fisherSam",
-    trivial: rhoIsZero(rho),
+    ...rhoPhases(rho),
     initExtra: noExtraState,
-    phase: (t) => rhoPhase(rho, t),
-    secondPass: (phase) => phase !== "base",
     perturb(g, params, extra, count) {
       tree.dispose(params);
       const u = tree.map((x: np.Array) => x.ref.div(np.square(x).mul(eta).add(1)), tree.ref(g)) as Params; // f⁻¹ g

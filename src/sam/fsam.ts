@@ -26,7 +26,7 @@ import { checkBoolean, checkKeys, checkNumber, checkOneOf } from "../optim/valid
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { adaptivePerturbation, checkAdaptiveLeaves } from "./asam.js";
-import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface FsamOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
@@ -65,9 +65,7 @@ export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions 
 
   return makeSharpnessAware<BS, { momentum: Params }>(base, {
     name: "fsam",
-    trivial: rhoIsZero(rho),
-    phase: (t) => rhoPhase(rho, t),
-    secondPass: (phase) => phase !== "base",
+    ...rhoPhases(rho),
     initExtra(params) {
       return { momentum: tree.map((w: np.Array) => np.zerosLike(w), params) };
     },

@@ -17,7 +17,7 @@ import { EPS, treeDot, treeNorm } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
-import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface GsamOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
@@ -36,10 +36,8 @@ export function gsam<BS>(base: GradientTransformation<BS>, options: GsamOptions 
   checkNumber("gsam", "alpha", alpha, { lo: 0 });
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "gsam",
-    trivial: rhoIsZero(rho),
+    ...rhoPhases(rho),
     initExtra: noExtraState,
-    phase: (t) => rhoPhase(rho, t),
-    secondPass: (phase) => phase !== "base",
     perturb(g, params, extra, count) {
       tree.dispose(params);
       return [normalizedPerturbation(g, rhoAt(rho, count)), extra];

@@ -86,3 +86,11 @@ export function rhoPhase(rho: Rho, t: number): string {
 export function rhoIsZero(rho: Rho): boolean {
   return typeof rho === "number" && rho === 0;
 }
+
+/**
+ * The parts of a variant that a ρ (number or schedule) decides: trivial when ρ ≡ 0, a "base"
+ * phase (one pass, no perturbation) wherever ρ(t) = 0. Spread into a `Perturbation`.
+ */
+export function rhoPhases(rho: Rho): { trivial: boolean; phase: (t: number) => string; secondPass: (phase: string) => boolean } {
+  return { trivial: rhoIsZero(rho), phase: (t) => rhoPhase(rho, t), secondPass: (phase) => phase !== "base" };
+}

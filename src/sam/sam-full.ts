@@ -16,7 +16,7 @@ import { EPS, treeDot, treeSquaredNorm } from "../engine/tree.js";
 import { checkKeys } from "../optim/validate.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
-import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface SamFullOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
@@ -41,11 +41,9 @@ export function projectedSam<BS>(owner: "samFull" | "samNoise", base: GradientTr
   checkRho(owner, rho);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: owner,
-    trivial: rhoIsZero(rho),
+    ...rhoPhases(rho),
     needsFullGrad: true,
     initExtra: noExtraState,
-    phase: (t) => rhoPhase(rho, t),
-    secondPass: (phase) => phase !== "base",
     perturb(g, params, extra, count, ctx) {
       tree.dispose(params);
       const [along, rest] = splitOnFull(g, ctx.fullGrad!);

@@ -24,7 +24,7 @@ import { EPS, treeNorm, treeScale, type Scalar } from "../engine/tree.js";
 import { checkBoolean, checkKeys, checkNumber } from "../optim/validate.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
 import { lpPerturbation } from "./lp-ball.js";
-import { checkRho, rhoAt, rhoIsZero, rhoPhase, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface SamOptions {
   /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
@@ -65,10 +65,8 @@ export function sam<BS>(base: GradientTransformation<BS>, options: SamOptions = 
     base,
     {
       name: "sam",
-      trivial: rhoIsZero(rho),
+      ...rhoPhases(rho),
       initExtra: noExtraState,
-      phase: (t) => rhoPhase(rho, t),
-      secondPass: (phase) => phase !== "base",
       perturb(g, params, extra, count) {
         tree.dispose(params);
         const r = rhoAt(rho, count);

@@ -9,7 +9,7 @@ import {
   applyUpdates, chain, clipByGlobalNorm, fasam, fisherSam, fsam, gradNormPenalty, gsam, hvpAt, lookSam, multiStepSam, phasedStep,
   randomPerturbation, rhoInvSqrt, rhoSwitch, sam, samFull, samNoise, sgd, asam, type SharpnessAwareOptimizer,
 } from "../../src/index.js";
-import { assertClose, flat, maxTreeDiff, setup, trackBuffers } from "../helpers.js";
+import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
 
 before(setup);
@@ -25,22 +25,7 @@ function quad(a: number[]) {
 }
 const noBatch = () => ({ z: np.zeros([1]) });
 
-/** n steps with phases from opt.phase(t) (eager), optional extra step inputs. */
-function steps(opt: SharpnessAwareOptimizer<any>, loss: any, w0: number[], n: number, inputs: () => any = () => ({})): number[][] {
-  let w = np.array(w0);
-  let s = opt.init(w.ref);
-  const out: number[][] = [];
-  for (let t = 0; t < n; t++) {
-    const r = opt.step(loss, w, s, noBatch(), { phase: opt.phase(t), ...inputs() });
-    w = r.params;
-    s = r.state;
-    r.loss.dispose();
-    out.push(flat(w.ref));
-  }
-  w.dispose();
-  tree.dispose(s);
-  return out;
-}
+const steps = (opt: SharpnessAwareOptimizer<any>, loss: any, w0: number[], n: number, inputs?: () => any) => runSteps(opt, loss, w0, n, { inputs });
 const lr = () => sgd({ learningRate: 0.1 });
 
 test("ℓp SAM, p = 3: ε = ρ sign(g)|g|^{q−1}/‖g‖_q^{q−1}, q = 3/2", () => {

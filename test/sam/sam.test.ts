@@ -2,29 +2,14 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { numpy as np, tree } from "@jax-js/jax";
 import { asam, fsam, sam, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
-import { assertClose, flat, setup } from "../helpers.js";
+import { assertClose, flat, runSteps, setup } from "../helpers.js";
 
 before(setup);
 
 /** L(w) = Σ a_i w_i² (the batch is ignored). */
 const quad = (a: number[]) => (w: np.Array, _b: unknown) => np.sum(np.square(w).mul(np.array(a)));
 const noBatch = () => ({ z: np.zeros([1]) });
-
-function steps(opt: SharpnessAwareOptimizer<any>, loss: any, w0: number[], n: number, batch: () => any = noBatch): number[][] {
-  let w = np.array(w0);
-  let s = opt.init(w.ref);
-  const out: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const r = opt.step(loss, w, s, batch());
-    w = r.params;
-    s = r.state;
-    r.loss.dispose();
-    out.push(flat(w.ref));
-  }
-  w.dispose();
-  tree.dispose(s);
-  return out;
-}
+const steps = (opt: SharpnessAwareOptimizer<any>, loss: any, w0: number[], n: number, batch?: () => any) => runSteps(opt, loss, w0, n, { batch });
 
 test("sam: DESIGN §7 step — w=[1,2], L=Σw², ρ 0.05, SGD lr 0.1", () => {
   // g = [2,4], ‖g‖ = √20; ε = 0.05 g/‖g‖ = [0.022361, 0.044721]
