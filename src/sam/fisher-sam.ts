@@ -6,9 +6,9 @@
  *   ε = ρ f⁻¹ g / (sqrt(gᵀ f⁻¹ g) + 1e-12)
  *   w ← base step with ∇L_B(w + ε), taken at w
  *
- * η = 0 gives f = 1 and ε = ρ g/‖g‖: SAM. Following DESIGN §4 (the paper's diagonal Fisher
- * estimated from the batch gradient itself; the paper's code smooths the Fisher with an EMA,
- * which this form omits so that η = 0 is exactly SAM).
+ * η = 0 gives f = 1 and ε = ρ g/‖g‖: SAM. This is DESIGN §4's form: the diagonal Fisher is
+ * estimated from the current batch gradient alone (no running estimate across steps), so the
+ * step is stateless and η = 0 is exactly SAM. Not checked against the authors' code.
  *
  * Defaults: rho 0.05, eta 1.
  */
