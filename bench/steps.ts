@@ -34,6 +34,7 @@ function stepper(model: Model, opt: SharpnessAwareOptimizer<any>) {
       ms = out.aux;
       await blockUntilReady([params, st, ms]);
       await out.loss.data();
+      out.finite.dispose();
       return performance.now() - t0;
     },
     dispose() {

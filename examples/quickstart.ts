@@ -37,6 +37,7 @@ export async function quickstart(steps = 50): Promise<number[]> {
     state = out.state;
     await blockUntilReady([params, state]); // jax-js is lazy: realize each step
     losses.push((await out.loss.data())[0]); // loss at the unperturbed w
+    out.finite.dispose(); // false if the step was skipped for NaN/Inf
   }
   tree.dispose([params, state, x]);
   step.dispose();

@@ -20,6 +20,9 @@ export {
   treeSquaredNorm,
   treeSub,
   treeZerosLike,
+  treeSelect,
+  treeAllFinite,
+  assertSameTree,
   type Params,
   type Scalar,
 } from "./engine/tree.js";
@@ -35,6 +38,9 @@ export { constantSchedule, cosineDecaySchedule, linearWarmup, stepSchedule } fro
 
 export {
   makeSharpnessAware,
+  NonFiniteError,
+  throwIfNonFinite,
+  type NonFinitePolicy,
   noExtraState,
   phasedStep,
   hvpAt,

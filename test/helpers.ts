@@ -117,6 +117,7 @@ export function runSteps(opt: SharpnessAwareOptimizer<any>, loss: any, w0: numbe
     w = r.params;
     s = r.state;
     r.loss.dispose();
+    r.finite.dispose();
     out.push(flat(w.ref));
   }
   w.dispose();

@@ -118,3 +118,50 @@ export function leafPaths(t: unknown, prefix = ""): string[] {
   }
   return [prefix];
 }
+
+/**
+ * Throw a one-line `Error` when two trees differ in structure or leaf shapes, naming the first
+ * difference by leaf path, e.g. `sgd: gradients do not match the optimizer state: at
+ * "layers.0.w" shape [784, 128] vs [784, 256]`. Does not consume. Shapes are static, so this
+ * runs at trace time under jit.
+ */
+export function assertSameTree(owner: string, what: string, a: unknown, b: unknown): void {
+  const pa = leafPaths(a);
+  const pb = leafPaths(b);
+  const la = tree.leaves(a as Params) as np.Array[];
+  const lb = tree.leaves(b as Params) as np.Array[];
+  if (pa.length !== pb.length || pa.some((p, i) => p !== pb[i])) {
+    const i = pa.findIndex((p, k) => p !== pb[k]);
+    const at = i < 0 ? Math.min(pa.length, pb.length) : i;
+    throw new Error(`${owner}: ${what}: ${pa.length} vs ${pb.length} leaves; first difference at position ${at} (${JSON.stringify(pa[at] ?? "none")} vs ${JSON.stringify(pb[at] ?? "none")})`);
+  }
+  for (let i = 0; i < la.length; i++) {
+    const sa = la[i]?.shape;
+    const sb = lb[i]?.shape;
+    if (!sa || !sb || sa.length !== sb.length || sa.some((d, k) => d !== sb[k])) {
+      throw new Error(`${owner}: ${what}: at ${JSON.stringify(pa[i])} shape [${sa?.join(", ")}] vs [${sb?.join(", ")}]`);
+    }
+  }
+}
+
+/** A 0-d bool array: every element of every leaf is finite. Consumes `a`. */
+export function treeAllFinite(a: Params): np.Array {
+  let acc: np.Array | null = null;
+  for (const x of tree.leaves(a) as np.Array[]) {
+    const f = np.all(np.isfinite(x));
+    acc = acc === null ? f : np.logicalAnd(acc, f);
+  }
+  return acc ?? np.array(true);
+}
+
+/**
+ * `cond ? a : b` leaf-wise by `np.where` (never arithmetic blending, which leaks NaN from the
+ * unselected side). Consumes `a` and `b`; `cond` (0-d bool) is borrowed.
+ */
+export function treeSelect<T extends Params>(cond: np.Array, a: T, b: T): T {
+  return tree.map((x: np.Array, y: np.Array) => {
+    const dt = x.dtype;
+    const out = np.where(cond.ref, x, y);
+    return out.dtype === dt ? out : out.astype(dt);
+  }, a, b) as T;
+}

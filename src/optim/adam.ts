@@ -17,6 +17,7 @@ import type { GradientTransformation, Params, ScalarOrSchedule } from "./types.j
 import { evalSchedule } from "./schedules.js";
 import { addWeightDecay, checkLearningRate } from "./sgd.js";
 import { checkKeys, checkNumber } from "./validate.js";
+import { assertSameTree } from "../engine/tree.js";
 
 export interface AdamOptions {
   /** η, a number ≥ 0 or a schedule. Required. */
@@ -62,6 +63,8 @@ export function adamFamily(owner: "adam" | "adamw", options: AdamOptions, defaul
       return { count: np.array(0, { dtype: np.int32 }), mu, nu };
     },
     update(grads, state, params) {
+      assertSameTree(owner, "gradients do not match the optimizer state", grads, state.mu);
+      if (params) assertSameTree(owner, "gradients do not match the parameters", grads, params);
       let keep: Params | undefined;
       if (decoupled) {
         if (weightDecay > 0 && !params) throw new Error(`${owner}: weightDecay needs params; call update(grads, state, params)`);

@@ -1,6 +1,7 @@
 import "../engine/polyfills.js";
 import { tree, type numpy as np } from "@jax-js/jax";
 import type { Params } from "./types.js";
+import { assertSameTree } from "../engine/tree.js";
 
 /**
  * `params + updates`, leaf-wise, keeping each parameter's dtype (optax `apply_updates`).
@@ -9,6 +10,7 @@ import type { Params } from "./types.js";
  * @example params = applyUpdates(params, updates);
  */
 export function applyUpdates<T extends Params>(params: T, updates: Params): T {
+  assertSameTree("applyUpdates", "updates do not match the parameters", updates, params);
   return tree.map((p: np.Array, u: np.Array) => {
     const dt = p.dtype;
     const out = p.add(u);

@@ -14,6 +14,7 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params, ScalarOrSchedule } from "./types.js";
 import { evalSchedule } from "./schedules.js";
 import { checkBoolean, checkKeys, checkNumber } from "./validate.js";
+import { assertSameTree } from "../engine/tree.js";
 
 export interface SgdOptions {
   /** η, a number ≥ 0 or a schedule of the step count. Required. */
@@ -73,6 +74,8 @@ export function sgd(options: SgdOptions): GradientTransformation<SgdState> {
       return state;
     },
     update(grads, state, params) {
+      if (state.momentum) assertSameTree("sgd", "gradients do not match the optimizer state", grads, state.momentum);
+      if (params) assertSameTree("sgd", "gradients do not match the parameters", grads, params);
       const d = addWeightDecay("sgd", grads, weightDecay, params);
       const step = evalSchedule(lr, state.count.ref);
       const next: SgdState = { count: state.count.add(1) };

@@ -19,9 +19,11 @@ import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, leafPaths, treeNorm, type Scalar } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 
 export interface AsamOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.5. */
   rho?: Rho;
   /** η ≥ 0 in T = |w| + η. Default 0.01. */
@@ -65,7 +67,7 @@ export function adaptivePerturbation(d: Params, params: Params, rho: Scalar, eta
  * @example const opt = asam(sgd({ learningRate: 0.1 }), { rho: 0.5, eta: 0.01 });
  */
 export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions = {}): SharpnessAwareOptimizer<AsamState<BS>> {
-  checkKeys("asam", options, ["rho", "eta", "adaptiveLeaves"]);
+  checkKeys("asam", options, ["rho", "eta", "adaptiveLeaves", "nonFinite"]);
   const { rho = 0.5, eta = 0.01, adaptiveLeaves } = options;
   checkRho("asam", rho);
   checkNumber("asam", "eta", eta, { lo: 0 });
@@ -77,5 +79,5 @@ export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions 
     perturb(g, params, extra, count) {
       return [adaptivePerturbation(g, params, rhoAt(rho, count), eta, adaptiveLeaves), extra];
     },
-  });
+  }, undefined, options.nonFinite);
 }

@@ -33,7 +33,8 @@ import "../engine/polyfills.js";
 import { grad, jit, jvp, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { applyUpdates } from "../optim/apply.js";
-import { treeAdd, treeScale } from "../engine/tree.js";
+import { assertSameTree, treeAdd, treeAllFinite, treeScale, treeSelect } from "../engine/tree.js";
+import { checkOneOf } from "../optim/validate.js";
 
 /** A loss `(params, batch) => scalar` (mean over the batch), or `[scalar, aux]` with `hasAux`. */
 export type LossFn<B = any, A = any> = (params: any, batch: B) => np.Array | [np.Array, A];
@@ -61,6 +62,11 @@ export type StepOutput<S, A = any> = {
   loss: np.Array;
   /** With `hasAux`: the aux of the first (unperturbed) pass; otherwise undefined. */
   aux?: A;
+  /**
+   * 0-d bool: the loss, the gradients and the new parameters were all finite. When false the
+   * step was skipped: `params` and `state` are the inputs unchanged (state.skipped + 1).
+   */
+  finite: np.Array;
 };
 
 /** State of every sharpness-aware optimizer: the base optimizer's, a step count, the variant's. */
@@ -71,7 +77,22 @@ export type SharpnessState<BS, X> = {
   count: np.Array;
   /** The variant's own state (`{}` when it has none). */
   extra: X;
+  /** Steps skipped for non-finite numbers, 0-d int32. */
+  skipped: np.Array;
 };
+
+/** What a step does when the loss, a gradient or the new parameters are NaN/Inf. */
+export type NonFinitePolicy = "skip" | "error";
+
+/**
+ * A non-finite step under the "error" policy (raised on the host by `phasedStep` and the
+ * trainer, after the step; the parameters were left unchanged).
+ */
+export class NonFiniteError extends Error {
+  override name = "NonFiniteError";
+  /** The step's output (parameters and state unchanged), so nothing is lost; owned by the catcher. */
+  output?: StepOutput<any>;
+}
 
 /** What a variant may use besides the clean gradient. */
 export interface PerturbContext {
@@ -135,6 +156,8 @@ export interface SharpnessAwareOptimizer<S> {
   phase(t: number): string;
   /** True when `step` needs `options.fullGrad` (SAM-full, SAM-noise). */
   readonly needsFullGrad: boolean;
+  /** The non-finite policy ("skip" or "error"). */
+  readonly nonFinite: NonFinitePolicy;
 }
 
 /**
@@ -208,20 +231,23 @@ function subBatch<B>(batch: B, j: number, m: number): B {
  * Build a sharpness-aware optimizer from a base optimizer and a variant's perturbation.
  * `m` = sub-batch size for m-sharpness (undefined: the whole batch).
  */
-export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, variant: Perturbation<X>, m?: number): SharpnessAwareOptimizer<SharpnessState<BS, X>> {
+export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, variant: Perturbation<X>, m?: number, nonFinite: NonFinitePolicy = "skip"): SharpnessAwareOptimizer<SharpnessState<BS, X>> {
   const owner = variant.name;
+  checkOneOf(owner, "nonFinite", nonFinite, ["skip", "error"]);
   return {
     init(params) {
       return {
         base: base.init(tree.ref(params)),
         count: np.array(0, { dtype: np.int32 }),
         extra: variant.initExtra(params),
+        skipped: np.array(0, { dtype: np.int32 }),
       };
     },
     phase(t) {
       return variant.phase ? variant.phase(t) : "step";
     },
     needsFullGrad: variant.needsFullGrad ?? false,
+    nonFinite,
     step(loss, params, state, batch, options = {}) {
       const hasAux = options.hasAux ?? false;
       const phase = options.phase ?? "step";
@@ -248,6 +274,9 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
         if (options.ascentBatch !== undefined) tree.dispose(options.ascentBatch as Params);
       }
       const fullGrad = options.fullGrad;
+      // Kept to restore on a non-finite step (selected in-graph, no host read).
+      const prev = { params: tree.ref(params), state: tree.ref(state) as SharpnessState<BS, X> };
+      let cleanFinite: np.Array | null = null;
 
       let extra = state.extra;
       let lossSum: np.Array | null = null;
@@ -268,6 +297,10 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
         if (variant.cleanPass === "forward") [l, a] = forward(tree.ref(params), tree.ref(ascent));
         else [[l, a], g] = vg(tree.ref(params), tree.ref(ascent));
         if (ascent !== part) tree.dispose(ascent);
+        if (g !== undefined) {
+          const ok = treeAllFinite(tree.ref(g));
+          cleanFinite = cleanFinite === null ? ok : np.logicalAnd(cleanFinite, ok);
+        }
         if (j === 0) aux = a;
         else if (a !== undefined) tree.dispose(a);
         lossSum = lossSum === null ? l : lossSum.add(l);
@@ -299,11 +332,19 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
       const gMean = k === 1 ? gradSum! : treeScale(gradSum!, 1 / k);
       const lossMean = k === 1 ? lossSum! : lossSum!.mul(1 / k);
 
+      let finite = np.logicalAnd(np.isfinite(lossMean.ref), treeAllFinite(tree.ref(gMean)));
+      if (cleanFinite) finite = np.logicalAnd(finite, cleanFinite);
       const [updates, baseState] = base.update(gMean, state.base, tree.ref(params));
+      const newParams = applyUpdates(params, updates);
+      finite = np.logicalAnd(finite, treeAllFinite(tree.ref(newParams)));
+      const { skipped: oldSkipped, ...oldRest } = prev.state;
+      state.skipped.dispose();
+      const kept = treeSelect(finite, { base: baseState, count: state.count.add(1), extra } as any, oldRest as any) as Omit<SharpnessState<BS, X>, "skipped">;
       const out: StepOutput<SharpnessState<BS, X>, any> = {
-        params: applyUpdates(params, updates),
-        state: { base: baseState, count: state.count.add(1), extra },
+        params: treeSelect(finite, newParams, prev.params),
+        state: { ...kept, skipped: np.where(finite.ref, oldSkipped.ref, oldSkipped.add(1)) },
         loss: lossMean,
+        finite,
       };
       if (hasAux) out.aux = aux;
       return out;
@@ -317,7 +358,7 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
  *
  * @example const opt = plain(sgd({ learningRate: 0.1 }));
  */
-export function plain<BS>(base: GradientTransformation<BS>): SharpnessAwareOptimizer<SharpnessState<BS, Record<string, never>>> {
+export function plain<BS>(base: GradientTransformation<BS>, options: { nonFinite?: NonFinitePolicy } = {}): SharpnessAwareOptimizer<SharpnessState<BS, Record<string, never>>> {
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "plain",
     trivial: true,
@@ -325,7 +366,7 @@ export function plain<BS>(base: GradientTransformation<BS>): SharpnessAwareOptim
     perturb() {
       throw new Error("plain: no perturbation");
     },
-  });
+  }, undefined, options.nonFinite);
 }
 
 /** Arrays a step may take besides params, state and batch (passed through `jit` as a tree). */
@@ -350,11 +391,26 @@ export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { h
       f = jitted ? (jit(g as any) as any) : g;
       cache.set(phase, f!);
     }
-    return f!(params, state, batch, inputs);
+    const out = f!(params, state, batch, inputs);
+    if (opt.nonFinite === "error") throwIfNonFinite(out, t);
+    return out;
   };
   return Object.assign(run, {
     /** The phases compiled so far. */
     phases: () => [...cache.keys()],
     dispose: () => cache.forEach((f) => (f as any).dispose?.()),
   });
+}
+
+/**
+ * Host check for the "error" policy: throws `NonFiniteError` naming step `t` when `out.finite`
+ * is false. Reads `out.finite` synchronously (not inside a step; not with wasm threads, where
+ * the trainer reads it asynchronously instead). Does not consume `out`.
+ */
+export function throwIfNonFinite(out: StepOutput<any>, t: number): void {
+  if (!(out.finite.ref.dataSync() as ArrayLike<number>)[0]) {
+    const e = new NonFiniteError(`step ${t}: the loss or a gradient is NaN/Inf (parameters left unchanged; see error.output)`);
+    e.output = out;
+    throw e;
+  }
 }

@@ -17,10 +17,12 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface FisherSamOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
   /** η ≥ 0 in f = 1 + η g². Default 1. */
@@ -31,7 +33,7 @@ export type FisherSamState<BS = unknown> = SharpnessState<BS, Record<string, nev
 
 /** @example const opt = fisherSam(sgd({ learningRate: 0.1 }), { rho: 0.1, eta: 1 }); */
 export function fisherSam<BS>(base: GradientTransformation<BS>, options: FisherSamOptions = {}): SharpnessAwareOptimizer<FisherSamState<BS>> {
-  checkKeys("fisherSam", options, ["rho", "eta"]);
+  checkKeys("fisherSam", options, ["rho", "eta", "nonFinite"]);
   const { rho = 0.05, eta = 1 } = options;
   checkRho("fisherSam", rho);
   checkNumber("fisherSam", "eta", eta, { lo: 0 });
@@ -47,5 +49,5 @@ export function fisherSam<BS>(base: GradientTransformation<BS>, options: FisherS
       scale.dispose();
       return [eps, extra];
     },
-  });
+  }, undefined, options.nonFinite);
 }

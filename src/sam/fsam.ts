@@ -23,12 +23,14 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { checkBoolean, checkKeys, checkNumber, checkOneOf } from "../optim/validate.js";
-import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { adaptivePerturbation, checkAdaptiveLeaves } from "./asam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface FsamOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
   /** σ ≥ 0, how much of the EMA to remove. Default 1. */
@@ -53,7 +55,7 @@ export type FsamState<BS = unknown> = SharpnessState<BS, { momentum: Params }>;
  * @example const opt = fsam(sgd({ learningRate: 0.05, momentum: 0.9 }), { rho: 0.1, sigma: 1, lambda: 0.6 });
  */
 export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions = {}): SharpnessAwareOptimizer<FsamState<BS>> {
-  checkKeys("fsam", options, ["rho", "sigma", "lambda", "adaptive", "eta", "adaptiveLeaves", "order"]);
+  checkKeys("fsam", options, ["rho", "sigma", "lambda", "adaptive", "eta", "adaptiveLeaves", "order", "nonFinite"]);
   const { rho = 0.05, sigma = 1, lambda = 0.9, adaptive = false, eta = 0, adaptiveLeaves, order = "official" } = options;
   checkRho("fsam", rho);
   checkNumber("fsam", "sigma", sigma, { lo: 0 });
@@ -91,5 +93,5 @@ export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions 
       const eps = adaptive ? adaptivePerturbation(d, params, r, eta, adaptiveLeaves) : (tree.dispose(params), normalizedPerturbation(d, r));
       return [eps, { momentum }];
     },
-  });
+  }, undefined, options.nonFinite);
 }

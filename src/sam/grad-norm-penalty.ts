@@ -16,10 +16,12 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeNorm, treeScale } from "../engine/tree.js";
 import { checkKeys, checkNumber, checkOneOf } from "../optim/validate.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
 export interface GradNormPenaltyOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** λ ≥ 0, the weight of ‖∇L‖. Default 0.05. */
   lambda?: number;
   /** "hvp" (exact Hessian-vector product, default) or "finite-difference". */
@@ -32,7 +34,7 @@ export type GradNormPenaltyState<BS = unknown> = SharpnessState<BS, Record<strin
 
 /** @example const opt = gradNormPenalty(sgd({ learningRate: 0.1 }), { lambda: 0.05 }); */
 export function gradNormPenalty<BS>(base: GradientTransformation<BS>, options: GradNormPenaltyOptions = {}): SharpnessAwareOptimizer<GradNormPenaltyState<BS>> {
-  checkKeys("gradNormPenalty", options, ["lambda", "method", "r"]);
+  checkKeys("gradNormPenalty", options, ["lambda", "method", "r", "nonFinite"]);
   const { lambda = 0.05, method = "hvp", r = 0.1 } = options;
   checkNumber("gradNormPenalty", "lambda", lambda, { lo: 0 });
   checkOneOf("gradNormPenalty", "method", method, ["hvp", "finite-difference"]);
@@ -61,5 +63,5 @@ export function gradNormPenalty<BS>(base: GradientTransformation<BS>, options: G
       const d = tree.map((x: np.Array, h: np.Array) => x.add(h.mul(lambda)), g, hv) as Params;
       return [d, extra];
     },
-  });
+  }, undefined, options.nonFinite);
 }

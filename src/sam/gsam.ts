@@ -15,11 +15,13 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeNorm } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface GsamOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
   /** α ≥ 0, the weight of the ascent along the orthogonal component. Default 0.4. */
@@ -30,7 +32,7 @@ export type GsamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
 /** @example const opt = gsam(sgd({ learningRate: 0.1 }), { rho: 0.05, alpha: 0.4 }); */
 export function gsam<BS>(base: GradientTransformation<BS>, options: GsamOptions = {}): SharpnessAwareOptimizer<GsamState<BS>> {
-  checkKeys("gsam", options, ["rho", "alpha"]);
+  checkKeys("gsam", options, ["rho", "alpha", "nonFinite"]);
   const { rho = 0.05, alpha = 0.4 } = options;
   checkRho("gsam", rho);
   checkNumber("gsam", "alpha", alpha, { lo: 0 });
@@ -58,5 +60,5 @@ export function gsam<BS>(base: GradientTransformation<BS>, options: GsamOptions 
       coef.dispose();
       return [d, extra];
     },
-  });
+  }, undefined, options.nonFinite);
 }

@@ -20,10 +20,12 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeNorm } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
-import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
 export interface LookSamOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** Radius ρ ≥ 0. Default 0.05. */
   rho?: number;
   /** Full SAM step every k steps (integer ≥ 1). Default 5. */
@@ -36,7 +38,7 @@ export type LookSamState<BS = unknown> = SharpnessState<BS, { gv: Params }>;
 
 /** @example const opt = lookSam(sgd({ learningRate: 0.1 }), { rho: 0.05, k: 5, alpha: 0.7 }); */
 export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOptions = {}): SharpnessAwareOptimizer<LookSamState<BS>> {
-  checkKeys("lookSam", options, ["rho", "k", "alpha"]);
+  checkKeys("lookSam", options, ["rho", "k", "alpha", "nonFinite"]);
   const { rho = 0.05, k = 5, alpha = 0.7 } = options;
   checkNumber("lookSam", "rho", rho, { lo: 0 });
   checkNumber("lookSam", "k", k, { lo: 1, integer: true });
@@ -73,5 +75,5 @@ export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOp
       scale.dispose();
       return [d, extra];
     },
-  });
+  }, undefined, options.nonFinite);
 }

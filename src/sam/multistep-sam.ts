@@ -15,10 +15,12 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeAdd, treeNorm, treeScale } from "../engine/tree.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
 export interface MultiStepSamOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** Radius ρ ≥ 0. Default 0.05. */
   rho?: number;
   /** Ascent steps k (integer ≥ 1). Default 2. */
@@ -37,7 +39,7 @@ export function projectToBall(e: Params, rho: number): Params {
 
 /** @example const opt = multiStepSam(sgd({ learningRate: 0.1 }), { rho: 0.05, steps: 3 }); */
 export function multiStepSam<BS>(base: GradientTransformation<BS>, options: MultiStepSamOptions = {}): SharpnessAwareOptimizer<MultiStepSamState<BS>> {
-  checkKeys("multiStepSam", options, ["rho", "steps", "alpha"]);
+  checkKeys("multiStepSam", options, ["rho", "steps", "alpha", "nonFinite"]);
   const { rho = 0.05, steps = 2 } = options;
   checkNumber("multiStepSam", "rho", rho, { lo: 0 });
   checkNumber("multiStepSam", "steps", steps, { lo: 1, integer: true });
@@ -57,5 +59,5 @@ export function multiStepSam<BS>(base: GradientTransformation<BS>, options: Mult
       tree.dispose(params);
       return [eps, extra];
     },
-  });
+  }, undefined, options.nonFinite);
 }

@@ -14,9 +14,11 @@ import "../engine/polyfills.js";
 import { numpy as np, random, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { checkKeys, checkNumber } from "../optim/validate.js";
-import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 
 export interface RandomPerturbationOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** Standard deviation σ ≥ 0 of each coordinate of ε. Default 0.01. */
   sigma?: number;
   /** Seed of the PRNG key stored in the state. Default 0. */
@@ -27,7 +29,7 @@ export type RandomPerturbationState<BS = unknown> = SharpnessState<BS, { key: np
 
 /** @example const opt = randomPerturbation(sgd({ learningRate: 0.1 }), { sigma: 0.01, seed: 1 }); */
 export function randomPerturbation<BS>(base: GradientTransformation<BS>, options: RandomPerturbationOptions = {}): SharpnessAwareOptimizer<RandomPerturbationState<BS>> {
-  checkKeys("randomPerturbation", options, ["sigma", "seed"]);
+  checkKeys("randomPerturbation", options, ["sigma", "seed", "nonFinite"]);
   const { sigma = 0.01, seed = 0 } = options;
   checkNumber("randomPerturbation", "sigma", sigma, { lo: 0 });
   checkNumber("randomPerturbation", "seed", seed, { lo: 0, integer: true });
@@ -53,5 +55,5 @@ export function randomPerturbation<BS>(base: GradientTransformation<BS>, options
       keys.dispose();
       return [tree.unflatten(def, eps) as Params, { key: next }];
     },
-  });
+  }, undefined, options.nonFinite);
 }

@@ -14,11 +14,13 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeSquaredNorm } from "../engine/tree.js";
 import { checkKeys } from "../optim/validate.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface SamFullOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
 }
@@ -36,7 +38,7 @@ export function splitOnFull(g: Params, full: Params): [Params, Params] {
 
 /** @internal The shared body of samFull and samNoise. */
 export function projectedSam<BS>(owner: "samFull" | "samNoise", base: GradientTransformation<BS>, options: SamFullOptions): SharpnessAwareOptimizer<SamFullState<BS>> {
-  checkKeys(owner, options, ["rho"]);
+  checkKeys(owner, options, ["rho", "nonFinite"]);
   const { rho = 0.05 } = options;
   checkRho(owner, rho);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
@@ -51,7 +53,7 @@ export function projectedSam<BS>(owner: "samFull" | "samNoise", base: GradientTr
       tree.dispose(owner === "samFull" ? rest : along);
       return [normalizedPerturbation(keep, rhoAt(rho, count)), extra];
     },
-  });
+  }, undefined, options.nonFinite);
 }
 
 /** Ascent along the full-gradient component of g. @example samFull(sgd({ learningRate: 0.1 }), { rho: 0.05 }) */

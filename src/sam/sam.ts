@@ -22,11 +22,13 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeNorm, treeScale, type Scalar } from "../engine/tree.js";
 import { checkBoolean, checkKeys, checkNumber } from "../optim/validate.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { lpPerturbation } from "./lp-ball.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
 export interface SamOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
   /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
   rho?: Rho;
   /** Divide by ‖g‖ (default true); false gives ε = ρ g. */
@@ -54,7 +56,7 @@ export function normalizedPerturbation(d: Params, rho: Scalar): Params {
  * const out = jit((p, s, b) => opt.step(loss, p, s, b))(params, state, batch);
  */
 export function sam<BS>(base: GradientTransformation<BS>, options: SamOptions = {}): SharpnessAwareOptimizer<SamState<BS>> {
-  checkKeys("sam", options, ["rho", "normalize", "p", "m"]);
+  checkKeys("sam", options, ["rho", "normalize", "p", "m", "nonFinite"]);
   const { rho = 0.05, normalize = true, p = 2, m } = options;
   checkRho("sam", rho);
   checkBoolean("sam", "normalize", normalize);
@@ -76,5 +78,6 @@ export function sam<BS>(base: GradientTransformation<BS>, options: SamOptions = 
       },
     },
     m,
+    options.nonFinite,
   );
 }

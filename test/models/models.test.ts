@@ -83,7 +83,7 @@ test("BatchNorm statistics are updated once per SAM step, from the clean pass", 
   assertClose(got, flat(clean.norms[0].mean.ref), 1e-6, "running mean");
   // and it moved away from 0 exactly once: 0.1·batch mean (not 0.19 = two updates)
   assert.ok(got.some((v) => Math.abs(v) > 1e-3));
-  tree.dispose([out.params, out.state, out.loss, out.aux.norms[0].var, clean]);
+  tree.dispose([out.params, out.state, out.loss, out.finite, out.aux.norms[0].var, clean]);
   step.dispose();
 });
 

@@ -178,6 +178,7 @@ function run(opt: SharpnessAwareOptimizer<any>, jitted = false, inputs: (b: any)
   batches.forEach((b, t) => {
     const out = step(p, s, toBatch(b), t, inputs(b));
     out.loss.dispose();
+    out.finite.dispose();
     p = out.params;
     s = out.state;
   });
@@ -257,6 +258,7 @@ test("no live-buffer growth over 100 jitted steps of the new variants", async ()
     for (let t = 0; t < 100; t++) {
       const out = step(p, s, toBatch(batches[t % 4]), t, inputs ? inputs(batches[t % 4]) : {});
       out.loss.dispose();
+      out.finite.dispose();
       p = out.params;
       s = out.state;
       await blockUntilReady([p, s]);

@@ -22,6 +22,7 @@ function runSam(opt: SharpnessAwareOptimizer<any>, jitted = false): TinyParams {
   for (const b of batches) {
     const out = step(p, s, toBatch(b)) as any;
     out.loss.dispose();
+    out.finite.dispose();
     p = out.params;
     s = out.state;
   }
@@ -99,6 +100,7 @@ test("state structure, shapes and dtypes are stable across steps", () => {
     for (const b of batches.slice(0, 2)) {
       const out = opt.step(tinyLoss, p, s, toBatch(b));
       out.loss.dispose();
+      out.finite.dispose();
       p = out.params;
       s = out.state;
     }
@@ -120,7 +122,7 @@ test("ownership: step consumes params, state and batch; .ref keeps them alive", 
   assert.equal(kept.refCount, 1, ".ref survives");
   assert.deepEqual(kept.shape, [4, 5]);
   kept.dispose();
-  tree.dispose([out.params, out.state, out.loss]);
+  tree.dispose([out.params, out.state, out.loss, out.finite]);
 });
 
 test("no live-buffer growth over 200 jitted steps, and nothing left after disposal", async () => {
@@ -139,6 +141,7 @@ test("no live-buffer growth over 200 jitted steps, and nothing left after dispos
     for (let i = 0; i < 200; i++) {
       const out = step(p, s, tree.ref(data)) as any;
       out.loss.dispose();
+      out.finite.dispose();
       p = out.params;
       s = out.state;
       await blockUntilReady([p, s]);

@@ -43,6 +43,7 @@ function stepper(opt: GradientTransformation<any> | SharpnessAwareOptimizer<any>
     return (p: TinyParams, s: any, b: any) => {
       const out = opt.step(tinyLoss, p, s, b);
       out.loss.dispose();
+      out.finite.dispose();
       return [out.params, out.state];
     };
   }

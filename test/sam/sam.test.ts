@@ -23,6 +23,7 @@ test("sam: returns the loss at the unperturbed w", () => {
   const s = opt.init(np.array([1, 2]));
   const out = opt.step(quad([1, 1]), np.array([1, 2]), s, noBatch());
   assertClose(flat(out.loss), 5); // 1² + 2²
+  assert.equal(flat(out.finite)[0], 1);
   tree.dispose([out.params, out.state]);
 });
 
