@@ -9,7 +9,9 @@ import { loadFashionMnist } from "../data/fashion-mnist.js";
 import { loadMnist } from "../data/mnist.js";
 import { DataError } from "../data/errors.js";
 import type { ImageDataset } from "../data/types.js";
-import { ASCENT_BATCHES, BASES, ConfigError, DATASETS, DEFAULTS, GNR_METHODS, LR_SCHEDULES, MODELS, OPTIMIZERS, RHO_SCHEDULES, validateConfig, type TrainConfig } from "../train/config.js";
+import { findLatest, readCheckpointMeta, CheckpointError } from "../train/checkpoint.js";
+import { NonFiniteError } from "../sam/core.js";
+import { ASCENT_BATCHES, NON_FINITE, BASES, ConfigError, configFromJson, DATASETS, DEFAULTS, GNR_METHODS, LR_SCHEDULES, MODELS, OPTIMIZERS, RHO_SCHEDULES, validateConfig, type TrainConfig } from "../train/config.js";
 import { train, type EpochRecord, type TrainHooks } from "../train/trainer.js";
 import { compare, defaultRho, parseOptimizerSpec, summarize, type RunSummary } from "../train/compare.js";
 import { DEFAULT_COMPARISON, CLAIM } from "../train/default-comparison.js";
@@ -45,6 +47,7 @@ const COMMON: Record<string, FlagSpec> = {
   "ascent-batch": { kind: "string", choices: ASCENT_BATCHES, help: "ascent gradient from this batch (SAM), the previous or a random one (n-SAM / SAM-db)" },
   "full-grad-every": { kind: "int", help: "sam-full/sam-noise: refresh the full gradient every N steps" },
   "full-grad-size": { kind: "int", help: "sam-full/sam-noise: examples in the full gradient" },
+  "non-finite": { kind: "string", choices: NON_FINITE, help: "NaN/Inf steps: skip (default; counted) or error" },
   epochs: { kind: "int", help: "epochs" },
   "batch-size": { kind: "int", help: "batch size" },
   "label-noise": { kind: "number", help: "fraction of training labels made wrong, in [0, 1)" },
@@ -57,6 +60,8 @@ const COMMON: Record<string, FlagSpec> = {
 
 const TRAIN_FLAGS: Record<string, FlagSpec> = {
   ...COMMON,
+  "checkpoint-every": { kind: "int", help: "write a checkpoint every N steps (one is always written at the end)" },
+  resume: { kind: "string", help: "continue the run in DIR from its latest checkpoint (its own config)" },
   optimizer: { kind: "string", choices: OPTIMIZERS, help: "optimizer (sgd = the base optimizer alone)" },
   seed: { kind: "int", help: "seed (data subset, noise, init, shuffling)" },
 };
@@ -91,7 +96,7 @@ function toConfig(f: Record<string, unknown>, base: TrainConfig): { config: Trai
     ["label-noise", "labelNoise"], ["train-size", "trainSize"], ["seed", "seed"], ["lr-schedule", "lrSchedule"],
     ["rho-schedule", "rhoSchedule"], ["switch-epoch", "switchEpoch"], ["alpha", "alpha"], ["k", "k"], ["steps", "steps"],
     ["noise-std", "noiseStd"], ["penalty", "penalty"], ["gnr-method", "gnrMethod"], ["r", "r"], ["ascent-batch", "ascentBatch"],
-    ["full-grad-every", "fullGradEvery"], ["full-grad-size", "fullGradSize"],
+    ["full-grad-every", "fullGradEvery"], ["full-grad-size", "fullGradSize"], ["non-finite", "nonFinite"],
   ];
   for (const [flag, key] of map) if (f[flag] !== undefined) (c as Record<string, unknown>)[key] = f[flag];
   if (f.p !== undefined) c.p = parseP(String(f.p));
@@ -126,30 +131,61 @@ async function trainCommand(argv: string[]): Promise<number> {
     process.stdout.write(helpText("Usage: sharpness train [flags]", "Train one model and print test accuracy per epoch.", TRAIN_FLAGS));
     return 0;
   }
-  const { config, rhoGiven } = toConfig(f, DEFAULTS);
-  if (!rhoGiven) config.rho = defaultRho(config.optimizer);
-  validateConfig(config);
-  const out = resolve(String(f.out ?? "runs/train"));
+  let config: TrainConfig;
+  let out: string;
+  let resumeFrom: string | undefined;
+  let history: EpochRecord[] = [];
+  if (f.resume !== undefined) {
+    const extra = Object.keys(f).filter((k) => !["resume", "checkpoint-every", "device", "threads"].includes(k));
+    if (extra.length) throw new UsageError(`--resume takes the configuration from the checkpoint; drop --${extra[0]}`);
+    out = resolve(String(f.resume));
+    const found = findLatest(join(out, "checkpoints"));
+    if (!found) throw new UsageError(`--resume ${out}: no checkpoint under ${join(out, "checkpoints")}`);
+    resumeFrom = found;
+    const meta = readCheckpointMeta(found);
+    config = validateConfig(configFromJson(meta.config));
+    history = meta.history;
+  } else {
+    const parsed = toConfig(f, DEFAULTS);
+    config = parsed.config;
+    if (!parsed.rhoGiven) config.rho = defaultRho(config.optimizer);
+    validateConfig(config);
+    out = resolve(String(f.out ?? "runs/train"));
+  }
   const device = await initEngine((f.device as "auto") ?? "auto");
   const data = loadData(config.dataset);
   mkdirSync(out, { recursive: true });
   const metrics = join(out, "metrics.jsonl");
-  writeFileSync(metrics, "");
-  process.stdout.write(`${config.optimizer} (base ${config.base}, ρ ${config.rho}) on ${config.dataset}, ${config.model}, device ${device}${threadsOn ? " (threads)" : ""}\n`);
+  // On resume the metrics file is rewritten from the checkpoint, dropping lines of lost work.
+  writeFileSync(metrics, history.map((e) => JSON.stringify({ optimizer: config.optimizer, seed: config.seed, ...e }) + "\n").join(""));
+  let stopRequested = false;
+  const onInterrupt = () => {
+    stopRequested = true;
+    process.stderr.write("\ninterrupt: finishing the current step and writing a checkpoint (interrupt again to abort)\n");
+  };
+  process.once("SIGINT", onInterrupt);
+  process.stdout.write(`${config.optimizer} (base ${config.base}, ρ ${config.rho}) on ${config.dataset}, ${config.model}, device ${device}${threadsOn ? " (threads)" : ""}${resumeFrom ? `, resumed from ${resumeFrom}` : ""}\n`);
   process.stdout.write("epoch  train-loss  test-acc  test-loss  train-acc  noisy-fit   time\n");
-  const r = await train(
-    config,
-    data,
-    runHooks(config.optimizer, config.seed, metrics, (e) =>
-      process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s\n`),
-    ),
-  );
+  const printEpoch = (e: EpochRecord) =>
+    process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s\n`);
+  history.forEach(printEpoch);
+  const r = await train(config, data, {
+    ...runHooks(config.optimizer, config.seed, metrics, printEpoch),
+    checkpointDir: join(out, "checkpoints"),
+    checkpointEvery: f["checkpoint-every"] as number | undefined,
+    resumeFrom,
+    shouldStop: () => stopRequested,
+  }).finally(() => process.removeListener("SIGINT", onInterrupt));
+  if (r.interrupted) {
+    process.stdout.write(`interrupted; checkpoint ${r.checkpoint}; continue with: sharpness train --resume ${out}\n`);
+    return 130;
+  }
   const s = summarize(config.optimizer, r);
   writeFileSync(join(out, "result.json"), JSON.stringify({ config, result: s }, null, 2));
-  if (r.diverged) process.stdout.write(`diverged: non-finite loss at epoch ${r.diverged.epoch}, step ${r.diverged.step}; training stopped\n`);
+  if (r.skippedSteps) process.stdout.write(`warning: ${r.skippedSteps} of ${r.stepsPerEpoch * config.epochs} steps were skipped for NaN/Inf (parameters left unchanged on those steps)\n`);
   if (s.epochs > 0) process.stdout.write(`final test accuracy ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} at epoch ${s.bestEpoch}), ${r.seconds.toFixed(1)} s; wrote ${out}\n`);
   else process.stdout.write(`no epoch completed (${r.seconds.toFixed(1)} s); wrote ${out}\n`);
-  return r.diverged ? 1 : 0;
+  return 0;
 }
 
 async function compareCommand(argv: string[]): Promise<number> {
@@ -182,7 +218,7 @@ async function compareCommand(argv: string[]): Promise<number> {
   const results: RunSummary[] = await compare(config, specs, seeds, rhoGiven, data, {
     onRunStart: (label, seed, i, n, c) => process.stdout.write(`[${i + 1}/${n}] ${label} seed ${seed} (ρ ${c.rho})\n`),
     onRunEnd: (s) =>
-      process.stdout.write(`      test ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} @${s.bestEpoch}), noisy-fit ${pct(s.noisyTrainAccuracy)}, ${s.seconds.toFixed(1)} s${s.diverged ? ", DIVERGED" : ""}\n`),
+      process.stdout.write(`      test ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} @${s.bestEpoch}), noisy-fit ${pct(s.noisyTrainAccuracy)}, ${s.seconds.toFixed(1)} s${s.skippedSteps ? `, ${s.skippedSteps} steps skipped (NaN/Inf)` : ""}\n`),
     trainHooks: (label, seed) => runHooks(label, seed, metrics),
   });
   const summary = {
@@ -211,7 +247,11 @@ export async function main(argv: string[], opts: { threads?: boolean } = {}): Pr
   } catch (e) {
     const err = e as Error;
     if (process.env.SHARPNESS_DEBUG) process.stderr.write(`${err.stack}\n`);
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof DataError || err instanceof RangeError) {
+    if (err instanceof NonFiniteError) {
+      process.stderr.write(`sharpness: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof DataError || err instanceof RangeError || err instanceof CheckpointError) {
       process.stderr.write(`sharpness: ${err.message}\n`);
       return 2;
     }

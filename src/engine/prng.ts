@@ -3,20 +3,29 @@
  * randomness (initialization) uses jax-js's `random` keys instead.
  */
 
+/** A host generator of floats in [0, 1) whose state can be saved and restored (checkpoints). */
+export type Rng = (() => number) & { getState(): number; setState(state: number): void };
+
 /** mulberry32: a small, fast 32-bit generator; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): Rng {
   let a = seed >>> 0;
-  return () => {
+  const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  return Object.assign(next, {
+    getState: () => a,
+    setState: (state: number) => {
+      a = state >>> 0;
+    },
+  });
 }
 
 /** A generator for stream `stream` of seed `seed` (independent streams for one seed). */
-export function rng(seed: number, stream: number): () => number {
+export function rng(seed: number, stream: number): Rng {
   return mulberry32((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca77)) >>> 0);
 }
 

@@ -114,7 +114,7 @@ ${agg.map((a) => `<tr><td>${esc(a.l)}</td><td>${a.n}</td><td>${pm(a.final)}</td>
 </table>
 <h2>Runs</h2>
 <table><tr><th>optimizer</th><th>seed</th><th>ρ</th><th>final test acc.</th><th>best (epoch)</th><th>test loss</th><th>train acc. (given labels)</th><th>noisy fitted</th><th>epochs</th><th>seconds</th></tr>
-${s.results.map((r) => `<tr><td>${esc(r.optimizer)}</td><td>${r.seed}</td><td>${r.rho}</td><td>${pct(r.testAccuracy)}</td><td>${pct(r.bestTestAccuracy)} (${r.bestEpoch})</td><td>${r.testLoss.toFixed(4)}</td><td>${pct(r.trainAccuracy)}</td><td>${pct(r.noisyTrainAccuracy)}</td><td>${r.epochs}${r.diverged ? " (diverged)" : ""}</td><td>${r.seconds.toFixed(1)}</td></tr>`).join("\n")}
+${s.results.map((r) => `<tr><td>${esc(r.optimizer)}</td><td>${r.seed}</td><td>${r.rho}</td><td>${pct(r.testAccuracy)}</td><td>${pct(r.bestTestAccuracy)} (${r.bestEpoch})</td><td>${r.testLoss.toFixed(4)}</td><td>${pct(r.trainAccuracy)}</td><td>${pct(r.noisyTrainAccuracy)}</td><td>${r.epochs}${r.skippedSteps ? ` (${r.skippedSteps} steps skipped: NaN/Inf)` : ""}</td><td>${r.seconds.toFixed(1)}</td></tr>`).join("\n")}
 </table>
 <h2>Configuration</h2>
 <pre>${esc(JSON.stringify(s.config, null, 2))}</pre>

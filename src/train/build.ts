@@ -65,37 +65,38 @@ const asamLeaves = (p: string) => p.endsWith(".w"); // official ASAM scales weig
 export function buildOptimizer(c: TrainConfig, len: RunLength = { stepsPerEpoch: 1, totalSteps: 1 }): SharpnessAwareOptimizer<any> {
   const base = buildBase(c, len);
   const rho = buildRho(c, len);
+  const nonFinite = c.nonFinite;
   const fixedRho = () => {
     if (typeof rho !== "number") throw new ConfigError(`--rho-schedule ${c.rhoSchedule} is not available for --optimizer ${c.optimizer} (use constant)`);
     return rho;
   };
   switch (c.optimizer) {
     case "sgd":
-      return plain(base);
+      return plain(base, { nonFinite });
     case "sam":
-      return sam(base, { rho, m: c.m > 0 ? c.m : undefined, p: c.p });
+      return sam(base, { nonFinite, rho, m: c.m > 0 ? c.m : undefined, p: c.p });
     case "asam":
-      return asam(base, { rho, eta: c.eta ?? 0.01, adaptiveLeaves: asamLeaves });
+      return asam(base, { nonFinite, rho, eta: c.eta ?? 0.01, adaptiveLeaves: asamLeaves });
     case "fsam":
-      return fsam(base, { rho, sigma: c.sigma, lambda: c.lambda });
+      return fsam(base, { nonFinite, rho, sigma: c.sigma, lambda: c.lambda });
     case "fasam":
-      return fasam(base, { rho, sigma: c.sigma, lambda: c.lambda, eta: c.eta ?? 0.01, adaptiveLeaves: asamLeaves });
+      return fasam(base, { nonFinite, rho, sigma: c.sigma, lambda: c.lambda, eta: c.eta ?? 0.01, adaptiveLeaves: asamLeaves });
     case "gsam":
-      return gsam(base, { rho, alpha: c.alpha ?? 0.4 });
+      return gsam(base, { nonFinite, rho, alpha: c.alpha ?? 0.4 });
     case "looksam":
-      return lookSam(base, { rho: fixedRho(), k: c.k, alpha: c.alpha ?? 0.7 });
+      return lookSam(base, { nonFinite, rho: fixedRho(), k: c.k, alpha: c.alpha ?? 0.7 });
     case "fisher-sam":
-      return fisherSam(base, { rho, eta: c.eta ?? 1 });
+      return fisherSam(base, { nonFinite, rho, eta: c.eta ?? 1 });
     case "multistep-sam":
-      return multiStepSam(base, { rho: fixedRho(), steps: c.steps, alpha: c.alpha });
+      return multiStepSam(base, { nonFinite, rho: fixedRho(), steps: c.steps, alpha: c.alpha });
     case "random-perturbation":
-      return randomPerturbation(base, { sigma: c.noiseStd, seed: c.seed });
+      return randomPerturbation(base, { nonFinite, sigma: c.noiseStd, seed: c.seed });
     case "gnr":
-      return gradNormPenalty(base, { lambda: c.penalty, method: c.gnrMethod, r: c.r });
+      return gradNormPenalty(base, { nonFinite, lambda: c.penalty, method: c.gnrMethod, r: c.r });
     case "sam-full":
-      return samFull(base, { rho });
+      return samFull(base, { nonFinite, rho });
     case "sam-noise":
-      return samNoise(base, { rho });
+      return samNoise(base, { nonFinite, rho });
   }
 }
 

@@ -54,7 +54,8 @@ export type RunSummary = {
   noisyTrainAccuracy: number | null;
   epochs: number;
   seconds: number;
-  diverged: boolean;
+  /** Steps skipped for NaN/Inf. */
+  skippedSteps: number;
   history: EpochRecord[];
 };
 
@@ -74,7 +75,7 @@ export function summarize(label: string, r: TrainResult): RunSummary {
     noisyTrainAccuracy: last?.noisyTrainAccuracy ?? null,
     epochs: h.length,
     seconds: r.seconds,
-    diverged: r.diverged !== null,
+    skippedSteps: r.skippedSteps,
     history: h,
   };
 }

@@ -12,6 +12,7 @@ export const RHO_SCHEDULES = ["constant", "inv-sqrt", "follow-lr", "erm-to-sam",
 export const LR_SCHEDULES = ["constant", "cosine"] as const;
 export const ASCENT_BATCHES = ["same", "previous", "random"] as const;
 export const GNR_METHODS = ["hvp", "finite-difference"] as const;
+export const NON_FINITE = ["skip", "error"] as const;
 export const BASES = ["sgd", "adam", "adamw"] as const;
 
 export type TrainConfig = {
@@ -55,6 +56,8 @@ export type TrainConfig = {
   /** SAM-full / SAM-noise: recompute the full gradient every N steps, over this many examples. */
   fullGradEvery: number;
   fullGradSize: number;
+  /** NaN/Inf steps: "skip" (counted, state unchanged) or "error". */
+  nonFinite: (typeof NON_FINITE)[number];
   epochs: number;
   batchSize: number;
   labelNoise: number;
@@ -94,6 +97,7 @@ export const DEFAULTS: TrainConfig = {
   ascentBatch: "same",
   fullGradEvery: 10,
   fullGradSize: 2048,
+  nonFinite: "skip",
   epochs: 10,
   batchSize: 128,
   labelNoise: 0,
@@ -131,6 +135,7 @@ export function validateConfig(c: TrainConfig): TrainConfig {
   need(Number.isFinite(c.r) && c.r > 0, "r", "a number > 0", c.r);
   if (c.optimizer === "gnr" && c.gnrMethod === "finite-difference") need(c.penalty <= c.r, "penalty", `≤ --r ${c.r} for the finite-difference form`, c.penalty);
   if (c.optimizer === "looksam" || c.optimizer === "multistep-sam") need(c.rhoSchedule === "constant", "rho-schedule", `constant for --optimizer ${c.optimizer}`, c.rhoSchedule);
+  need(NON_FINITE.includes(c.nonFinite), "non-finite", `one of ${NON_FINITE.join(", ")}`, c.nonFinite);
   need(ASCENT_BATCHES.includes(c.ascentBatch), "ascent-batch", `one of ${ASCENT_BATCHES.join(", ")}`, c.ascentBatch);
   need(isInt(c.fullGradEvery) && c.fullGradEvery >= 1, "full-grad-every", "an integer ≥ 1", c.fullGradEvery);
   need(isInt(c.fullGradSize) && c.fullGradSize >= 1, "full-grad-size", "an integer ≥ 1", c.fullGradSize);
@@ -150,5 +155,12 @@ export function validateConfig(c: TrainConfig): TrainConfig {
     if (c.batchNorm) throw new ConfigError("--m cannot be combined with --batch-norm (m-SAM splits every batch leaf, BatchNorm statistics included)");
   }
   if (c.batchSize > c.trainSize) throw new ConfigError(`--batch-size ${c.batchSize} is larger than --train-size ${c.trainSize}`);
+  return c;
+}
+
+/** A config read back from JSON (Infinity was written as null). */
+export function configFromJson(obj: Record<string, unknown>): TrainConfig {
+  const c = { ...DEFAULTS, ...obj } as TrainConfig;
+  if (obj.p === null) c.p = Infinity;
   return c;
 }

@@ -16,6 +16,14 @@
  * on an independent random batch of the same size. SAM-full / SAM-noise get the full gradient
  * over a fixed subset of `fullGradSize` training examples (the first ones of a seeded
  * permutation), recomputed every `fullGradEvery` steps at the current weights.
+ *
+ * Non-finite steps (policy "skip") leave parameters, optimizer state and model state unchanged
+ * and are counted per epoch (`skippedSteps`); policy "error" throws `NonFiniteError` naming the
+ * step (after writing a checkpoint of the unchanged state when checkpointing is on).
+ *
+ * Checkpoints (checkpoint.ts) hold the trees and the trainer's position; a run resumed from one
+ * continues bit for bit: same batches (their order is a function of seed and epoch), same host
+ * RNG state, same partial-epoch sums.
  */
 import "../engine/polyfills.js";
 import { blockUntilReady, grad, jit, numpy as np, tree } from "@jax-js/jax";
@@ -24,10 +32,11 @@ import { disposeDeviceSet, epochBatches, evalBatches, take, upload, type DeviceS
 import { subsetTrain, symmetricLabelNoise } from "../data/prepare.js";
 import type { ImageDataset } from "../data/types.js";
 import { buildModel, buildOptimizer } from "./build.js";
-import { phasedStep } from "../sam/core.js";
+import { NonFiniteError, phasedStep } from "../sam/core.js";
+import { CheckpointError, readCheckpointMeta, readCheckpointTrees, writeCheckpoint } from "./checkpoint.js";
+import { treeSelect, type Params } from "../engine/tree.js";
 import { permutation, rng } from "../engine/prng.js";
-import type { Params } from "../engine/tree.js";
-import { validateConfig, type TrainConfig } from "./config.js";
+import { configFromJson, validateConfig, type TrainConfig } from "./config.js";
 
 export type EpochRecord = {
   epoch: number;
@@ -41,7 +50,9 @@ export type EpochRecord = {
   cleanTrainAccuracy: number;
   /** Accuracy on the noisy-label subset against the given (wrong) labels; null without noise. */
   noisyTrainAccuracy: number | null;
-  /** Seconds since training started. */
+  /** Steps of this epoch skipped for NaN/Inf (policy "skip"). */
+  skippedSteps: number;
+  /** Seconds since training started (resumed runs include the time before the checkpoint). */
   seconds: number;
 };
 
@@ -52,8 +63,12 @@ export type TrainResult = {
   stepsPerEpoch: number;
   /** Number of noisy training labels. */
   noisyCount: number;
-  /** Training stopped on a non-finite loss (then the parameters were discarded). */
-  diverged: { epoch: number; step: number } | null;
+  /** Steps skipped for NaN/Inf over the whole run. */
+  skippedSteps: number;
+  /** Stopped early by `shouldStop` (a checkpoint was written when checkpointing is on). */
+  interrupted: boolean;
+  /** The last checkpoint written (or resumed from), if any. */
+  checkpoint: string | null;
   seconds: number;
   model: string;
 };
@@ -61,6 +76,14 @@ export type TrainResult = {
 export type ProgressEvent = { epoch: number; epochs: number; step: number; steps: number; loss: number };
 
 export interface TrainHooks {
+  /** Write a checkpoint under this directory every `checkpointEvery` steps and at the end. */
+  checkpointDir?: string;
+  /** Steps between checkpoints (default: only at the end and on a stop). */
+  checkpointEvery?: number;
+  /** Continue from this checkpoint directory (its config must equal `config`). */
+  resumeFrom?: string;
+  /** Polled after every step; true stops the run after writing a checkpoint. */
+  shouldStop?: () => boolean;
   /** After each step (at most every few ms is sensible for a bar). */
   onStep?: (e: ProgressEvent) => void;
   /** After each epoch's evaluation. */
@@ -68,6 +91,13 @@ export interface TrainHooks {
 }
 
 const EVAL_BATCH = 1000;
+
+/**
+ * Give the event loop a turn. Without worker threads every await in the loop resolves as a
+ * microtask, so signals (SIGINT), timers and progress output would wait for the run to end.
+ */
+const yieldToEventLoop: () => Promise<void> =
+  typeof setImmediate === "function" ? () => new Promise((r) => setImmediate(r)) : () => new Promise((r) => setTimeout(r, 0));
 
 /**
  * Train one configuration on a loaded data set.
@@ -88,11 +118,40 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
   const opt = buildOptimizer(c, { stepsPerEpoch, totalSteps: stepsPerEpoch * c.epochs });
   const loss = classificationLoss(model);
 
-  const trainSet = upload(ds.trainX, noise.given, ds.inputDim);
-  const testSet = upload(ds.testX, ds.testY, ds.inputDim);
+  // Position: the next step to take. Resuming replaces it and the trees.
+  let epoch0 = 1;
+  let step0 = 0;
+  let t = 0;
+  let lossSum = 0;
+  let skippedInEpoch = 0;
+  let skippedTotal = 0;
+  let elapsedBefore = 0;
+  let history: EpochRecord[] = [];
+  const ascentRng = rng(c.seed, 3);
+
   let { params, state: modelState } = model.init(c.seed);
   let optState = opt.init(tree.ref(params));
+  let fullGrad: Params | null = null;
+  let lastCheckpoint: string | null = null;
+  if (hooks.resumeFrom) {
+    const meta = readCheckpointMeta(hooks.resumeFrom);
+    if (JSON.stringify(configFromJson(meta.config)) !== JSON.stringify(c)) throw new CheckpointError(`checkpoint ${hooks.resumeFrom} was written for another configuration; resume with its own (trainer.json "config")`);
+    const templates: Record<string, Params | undefined> = { params, model_state: modelState, optimizer: optState };
+    if (meta.hasFullGrad) templates.full_grad = params ? tree.map((x: np.Array) => np.zerosLike(x), tree.ref(params)) : undefined;
+    const trees = readCheckpointTrees(hooks.resumeFrom, templates);
+    params = trees.params;
+    modelState = trees.model_state;
+    optState = trees.optimizer;
+    fullGrad = trees.full_grad ?? null;
+    ({ epoch: epoch0, stepInEpoch: step0, t, lossSum, skippedInEpoch, skippedTotal } = meta.position);
+    history = meta.history;
+    elapsedBefore = meta.elapsedSeconds;
+    ascentRng.setState(meta.ascentRngState);
+    lastCheckpoint = hooks.resumeFrom;
+  }
 
+  const trainSet = upload(ds.trainX, noise.given, ds.inputDim);
+  const testSet = upload(ds.testX, ds.testY, ds.inputDim);
   const step = phasedStep(opt, loss, { hasAux: true });
   // Mean gradient over a chunk, weighted by its size, for the full-gradient oracle.
   const chunkGrad = jit((p: any, ms: any, x: np.Array, y: np.Array) => {
@@ -102,7 +161,6 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
     return tree.map((v: np.Array) => v.mul(n), g);
   });
   const fullIdx = opt.needsFullGrad ? permutation(rng(c.seed, 4), trainN).slice(0, Math.min(c.fullGradSize, trainN)) : null;
-  let fullGrad: Params | null = null;
   async function refreshFullGrad(): Promise<void> {
     if (fullGrad) tree.dispose(fullGrad);
     let acc: Params | null = null;
@@ -114,8 +172,6 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
     fullGrad = tree.map((v: np.Array) => v.mul(1 / fullIdx!.length), acc!) as Params;
     await blockUntilReady(fullGrad);
   }
-  const ascentRng = rng(c.seed, 3);
-  let previous: Int32Array | null = null;
   // Per-example [loss, correct] in eval mode (BatchNorm on running statistics).
   const evaluate = jit((p: any, ms: any, x: np.Array, y: np.Array) => {
     const [logits, ms2] = model.apply(p, ms, x, false);
@@ -126,51 +182,95 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
   });
 
   async function measure(set: DeviceSet): Promise<{ loss: number; correct: Float32Array }> {
-    let lossSum = 0;
+    let sum = 0;
     const correct = new Float32Array(set.n);
     for (const idx of evalBatches(set.n, EVAL_BATCH)) {
       const b = take(set, idx);
       const [l, cor] = evaluate(tree.ref(params), tree.ref(modelState), b.x, b.y) as [np.Array, np.Array];
-      lossSum += (await l.data())[0];
+      sum += (await l.data())[0];
       correct.set(await cor.data(), idx[0]);
     }
-    return { loss: lossSum / set.n, correct };
+    return { loss: sum / set.n, correct };
   }
 
-  const history: EpochRecord[] = [];
-  let diverged: TrainResult["diverged"] = null;
-  let t = 0;
+  const seconds = () => elapsedBefore + (performance.now() - t0) / 1000;
+  async function checkpoint(epoch: number, stepInEpoch: number): Promise<void> {
+    if (!hooks.checkpointDir) return;
+    lastCheckpoint = await writeCheckpoint(hooks.checkpointDir, t, {
+      weights: { params, model_state: modelState },
+      state: { optimizer: optState, full_grad: fullGrad ?? undefined },
+      meta: {
+        config: c,
+        position: { epoch, stepInEpoch, t, lossSum, skippedInEpoch, skippedTotal },
+        history,
+        ascentRngState: ascentRng.getState(),
+        elapsedSeconds: seconds(),
+        hasFullGrad: fullGrad !== null,
+      },
+    });
+  }
+
+  let interrupted = false;
   try {
-    for (let epoch = 1; epoch <= c.epochs && !diverged; epoch++) {
-      let lossSum = 0;
+    for (let epoch = epoch0; epoch <= c.epochs && !interrupted; epoch++) {
       const batches = epochBatches(trainSet.n, c.batchSize, c.seed, epoch);
-      for (let s = 0; s < batches.length; s++, t++) {
+      const first = epoch === epoch0 ? step0 : 0;
+      if (first === 0) {
+        lossSum = 0;
+        skippedInEpoch = 0;
+      }
+      for (let s = first; s < batches.length; s++) {
         const b = take(trainSet, batches[s]);
         const inputs: { ascentBatch?: unknown; fullGrad?: Params } = {};
         if (c.ascentBatch !== "same") {
-          const idx = c.ascentBatch === "previous" ? (previous ?? batches[s]) : permutation(ascentRng, trainSet.n).subarray(0, c.batchSize);
+          const prevIdx = s > 0 ? batches[s - 1] : epoch > 1 ? epochBatches(trainSet.n, c.batchSize, c.seed, epoch - 1).at(-1)! : batches[s];
+          const idx = c.ascentBatch === "previous" ? prevIdx : permutation(ascentRng, trainSet.n).subarray(0, c.batchSize);
           const a = take(trainSet, idx);
           inputs.ascentBatch = { x: a.x, y: a.y, state: tree.ref(modelState) };
-          previous = batches[s];
         }
         if (fullIdx) {
-          if (t % c.fullGradEvery === 0) await refreshFullGrad();
+          if (t % c.fullGradEvery === 0 || !fullGrad) await refreshFullGrad();
           inputs.fullGrad = tree.ref(fullGrad!);
         }
-        const out = step(params, optState, { x: b.x, y: b.y, state: modelState }, t, inputs) as any;
+        const prevModelState = tree.ref(modelState);
+        let out: any;
+        try {
+          out = step(params, optState, { x: b.x, y: b.y, state: modelState }, t, inputs);
+        } catch (e) {
+          if (e instanceof NonFiniteError && e.output) {
+            // "error" policy: keep the unchanged state, checkpoint it, then report.
+            const o = e.output;
+            params = o.params;
+            optState = o.state;
+            tree.dispose([o.loss, o.finite, o.aux]);
+            modelState = prevModelState;
+            await checkpoint(epoch, s);
+            e.message = `epoch ${epoch}, ${e.message}`;
+          }
+          throw e;
+        }
         params = out.params;
         optState = out.state;
-        modelState = out.aux;
+        modelState = treeSelect(out.finite, out.aux, prevModelState);
         await blockUntilReady([params, optState, modelState]);
+        const ok = (await (out.finite as np.Array).data())[0];
         const l = (await (out.loss as np.Array).data())[0];
-        if (!Number.isFinite(l)) {
-          diverged = { epoch, step: s + 1 };
+        t++;
+        if (ok) lossSum += l;
+        else {
+          skippedInEpoch++;
+          skippedTotal++;
+        }
+        hooks.onStep?.({ epoch, epochs: c.epochs, step: s + 1, steps: batches.length, loss: l });
+        await yieldToEventLoop();
+        const stop = hooks.shouldStop?.() ?? false;
+        if (stop || (hooks.checkpointEvery && t % hooks.checkpointEvery === 0)) await checkpoint(epoch, s + 1);
+        if (stop) {
+          interrupted = true;
           break;
         }
-        lossSum += l;
-        hooks.onStep?.({ epoch, epochs: c.epochs, step: s + 1, steps: batches.length, loss: l });
       }
-      if (diverged) break;
+      if (interrupted) break;
       const test = await measure(testSet);
       const tr = await measure(trainSet);
       let acc = 0;
@@ -181,20 +281,22 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
         if (noise.noisy[i]) noisyHit += tr.correct[i];
         else clean += tr.correct[i];
       }
-      const testAcc = test.correct.reduce((s, v) => s + v, 0) / testSet.n;
+      const counted = batches.length - skippedInEpoch;
       const rec: EpochRecord = {
         epoch,
-        trainLoss: lossSum / batches.length,
+        trainLoss: counted > 0 ? lossSum / counted : NaN,
         testLoss: test.loss,
-        testAccuracy: testAcc,
+        testAccuracy: test.correct.reduce((a, v) => a + v, 0) / testSet.n,
         trainAccuracy: acc / trainSet.n,
         cleanTrainAccuracy: clean / Math.max(1, trainSet.n - noise.count),
         noisyTrainAccuracy: noise.count > 0 ? noisyHit / noise.count : null,
-        seconds: (performance.now() - t0) / 1000,
+        skippedSteps: skippedInEpoch,
+        seconds: seconds(),
       };
       history.push(rec);
       hooks.onEpoch?.(rec);
     }
+    if (!interrupted) await checkpoint(c.epochs + 1, 0);
   } finally {
     tree.dispose([params, optState, modelState]);
     if (fullGrad) tree.dispose(fullGrad);
@@ -209,8 +311,10 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
     history,
     stepsPerEpoch,
     noisyCount: noise.count,
-    diverged,
-    seconds: (performance.now() - t0) / 1000,
+    skippedSteps: skippedTotal,
+    interrupted,
+    checkpoint: lastCheckpoint,
+    seconds: seconds(),
     model: model.name,
   };
 }
