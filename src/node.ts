@@ -14,3 +14,6 @@ export { DEFAULTS, ConfigError, validateConfig, type TrainConfig } from "./train
 export { compare, parseOptimizerSpec, runConfig, defaultRho, summarize, type RunSummary, type OptimizerSpec } from "./train/compare.js";
 export { DEFAULT_COMPARISON, CLAIM } from "./train/default-comparison.js";
 export { writeReport, vegaLiteToSvg, pairedDifferences, type ComparisonSummary } from "./report/html.js";
+export { writeCheckpoint, readCheckpointTrees, readCheckpointMeta, findLatest, CheckpointError, CHECKPOINT_FORMAT, type CheckpointContent } from "./train/checkpoint.js";
+export { encodeSafetensors, decodeSafetensors, SafetensorsError, type TensorData } from "./engine/safetensors.js";
+export { configFromJson } from "./train/config.js";
