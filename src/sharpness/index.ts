@@ -1,0 +1,3 @@
+/** Instruments: sharpness measures, the Hessian, the gradient's anatomy, interpolation. */
+export { hvpOperator, topEigenvalue, hessianTrace, randomLike, type HvpOperator, type EigenResult, type TraceResult, type ScalarLoss } from "./hessian.js";
+export { mSharpness, averageSharpness, type Ball, type SharpnessOptions, type SharpnessResult, type AverageSharpness } from "./m-sharpness.js";
