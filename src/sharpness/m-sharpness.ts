@@ -95,7 +95,10 @@ export async function mSharpness<B>(loss: ScalarLoss<B>, params: Params, batches
       const u1 = treeScale(direction(g0), rho);
       const one = await value(lossAt(tree.ref(params), toDelta(u1), tree.ref(b as any)) as np.Array);
       // k steps of projected ascent from a small random start
-      let u = treeScale(direction(randomLike(params, keys.ref.slice(i), "normal")), 0.01 * rho);
+      // the start is drawn in u-space (not scaled by T), so the adaptive measure stays exactly
+      // invariant under rescalings that leave the function unchanged
+      const z = randomLike(params, keys.ref.slice(i), "normal");
+      let u = ball === "linf" ? (tree.map((x: np.Array) => np.sign(x).mul(0.01 * rho), z) as Params) : treeScale(tree.ref(z), np.divide(0.01 * rho, treeNorm(z).add(EPS)));
       let best = one;
       for (let s = 0; s < steps; s++) {
         const g = gradAt(tree.ref(params), toDelta(tree.ref(u)), tree.ref(b as any)) as Params;
