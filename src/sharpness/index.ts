@@ -3,3 +3,4 @@ export { hvpOperator, topEigenvalue, hessianTrace, randomLike, type HvpOperator,
 export { mSharpness, averageSharpness, type Ball, type SharpnessOptions, type SharpnessResult, type AverageSharpness } from "./m-sharpness.js";
 export { rescaleMlp, reparameterizationCheck, type ReparamRow } from "./reparam.js";
 export { decompose, emaTracking, type BatchAnatomy } from "./anatomy.js";
+export { interpolate, landscape2d, filterNormalizedDirection, type Metrics, type Landscape } from "./landscape.js";
