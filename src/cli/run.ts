@@ -77,6 +77,8 @@ const TOP_HELP = `sharpness — Sharpness-Aware Minimization workbench (jax-js)
 Usage:
   sharpness train [flags]     train one model, print per-epoch metrics, write metrics.jsonl
   sharpness compare [flags]   several optimizers/seeds on one setting → summary.json, report.html
+  sharpness measure --checkpoint DIR   sharpness measures of a trained run (table + JSON)
+  sharpness interpolate A B   loss and accuracy between two runs (JSON + SVG)
   sharpness <command> --help  flags of a command
 `;
 
@@ -243,7 +245,9 @@ export async function main(argv: string[], opts: { threads?: boolean } = {}): Pr
     }
     if (cmd === "train") return await trainCommand(rest);
     if (cmd === "compare") return await compareCommand(rest);
-    throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: train, compare; see sharpness --help)`);
+    if (cmd === "measure") return await (await import("./measure.js")).measureCommand(rest);
+    if (cmd === "interpolate") return await (await import("./measure.js")).interpolateCommand(rest);
+    throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: train, compare, measure, interpolate; see sharpness --help)`);
   } catch (e) {
     const err = e as Error;
     if (process.env.SHARPNESS_DEBUG) process.stderr.write(`${err.stack}\n`);

@@ -38,6 +38,8 @@ export interface SharpnessOptions {
   eta?: number;
   /** Seed of the random start. Default 0. */
   seed?: number;
+  /** Called after each batch with (done, total), e.g. for a progress bar. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export type SharpnessResult = {
@@ -58,8 +60,8 @@ export type SharpnessResult = {
  * @example const s = await mSharpness(loss, params, batchesOf128, { rho: 0.05, steps: 100 });
  */
 export async function mSharpness<B>(loss: ScalarLoss<B>, params: Params, batches: B[], options: SharpnessOptions = {}): Promise<SharpnessResult> {
-  checkKeys("mSharpness", options, ["rho", "steps", "stepFraction", "ball", "eta", "seed"]);
-  const { rho = 0.05, steps = 100, stepFraction = 0.1, ball = "l2", eta = 0, seed = 0 } = options;
+  checkKeys("mSharpness", options, ["rho", "steps", "stepFraction", "ball", "eta", "seed", "onProgress"]);
+  const { rho = 0.05, steps = 100, stepFraction = 0.1, ball = "l2", eta = 0, seed = 0, onProgress } = options;
   checkNumber("mSharpness", "rho", rho, { lo: 0, loOpen: true });
   checkNumber("mSharpness", "steps", steps, { lo: 1, integer: true });
   checkNumber("mSharpness", "stepFraction", stepFraction, { lo: 0, loOpen: true });
@@ -107,6 +109,7 @@ export async function mSharpness<B>(loss: ScalarLoss<B>, params: Params, batches
       }
       tree.dispose(u);
       perBatch.push([best - base, one - base]);
+      onProgress?.(i + 1, batches.length);
     }
   } finally {
     keys.dispose();

@@ -148,9 +148,10 @@ export function readCheckpointMeta(dir: string): Record<string, any> {
 /**
  * Load the trees of a checkpoint shaped like `templates` (fresh trees of the same model and
  * optimizer; consumed). Throws `CheckpointError` listing what differs (names, shapes, dtypes).
+ * `weightsOnly` reads params.safetensors alone (parameters and model state, for measurements).
  */
-export function readCheckpointTrees(dir: string, templates: Record<string, Params | undefined>): Record<string, Params> {
-  const stored = { ...readTensors(join(dir, "params.safetensors")), ...readTensors(join(dir, "optimizer.safetensors")) };
+export function readCheckpointTrees(dir: string, templates: Record<string, Params | undefined>, { weightsOnly = false } = {}): Record<string, Params> {
+  const stored = { ...readTensors(join(dir, "params.safetensors")), ...(weightsOnly ? {} : readTensors(join(dir, "optimizer.safetensors"))) };
   const problems: string[] = [];
   const expected = new Set<string>();
   const plans: [string, any, { name: string; shape: number[]; dtype: string }[]][] = [];
