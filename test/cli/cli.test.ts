@@ -86,3 +86,28 @@ test("--threads: wasm worker threads give the same run and the process exits", (
   assert.ok(acc(one.out) !== undefined);
   assert.equal(acc(many.out), acc(one.out));
 });
+
+test("measure and interpolate run on checkpoints of `sharpness train`", () => {
+  const a = mkdtempSync(join(tmpdir(), "ma-"));
+  const b = mkdtempSync(join(tmpdir(), "mb-"));
+  const common = ["--dataset", "mnist", "--epochs", "1", "--train-size", "500", "--hidden", "16"];
+  assert.equal(run(["train", ...common, "--optimizer", "sgd", "--out", a]).code, 0);
+  assert.equal(run(["train", ...common, "--optimizer", "sam", "--out", b]).code, 0);
+  const m = run(["measure", "--checkpoint", a, "--points", "256", "--m", "64", "--steps", "5", "--samples", "4", "--iterations", "5", "--trace-samples", "3", "--measures", "m-sharpness,adaptive,average,hessian,anatomy,landscape", "--grid", "3"]);
+  assert.equal(m.code, 0, m.err);
+  assert.match(m.out, /64-sharpness \(l2, ρ 0.05, 5 steps\)\s+[\d.]+/);
+  assert.match(m.out, /Hessian λ_max/);
+  const json = JSON.parse(readFileSync(join(a, "measures.json"), "utf8"));
+  for (const k of ["m-sharpness", "adaptive", "average", "hessian", "anatomy", "landscape"]) assert.ok(k in json.results, k);
+  assert.ok(existsSync(join(a, "landscape.svg")));
+  const i = run(["interpolate", a, b, "--points", "3", "--train-points", "128", "--out", join(a, "interp")]);
+  assert.equal(i.code, 0, i.err);
+  assert.equal(JSON.parse(readFileSync(join(a, "interp.json"), "utf8")).rows.length, 3);
+  assert.match(readFileSync(join(a, "interp.svg"), "utf8"), /<svg/);
+  const bad = run(["measure", "--checkpoint", a, "--measures", "vibes"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--measures: unknown measure "vibes"/);
+  assert.match(run(["measure"]).err, /measure: --checkpoint DIR is required/);
+  assert.match(run(["measure", "--checkpoint", "/nonexistent"]).err, /no checkpoint here or under/);
+  assert.match(run(["interpolate", a]).err, /interpolate: needs two run directories A and B \(got 1\)/);
+});
