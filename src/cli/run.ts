@@ -62,6 +62,8 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   ...COMMON,
   "checkpoint-every": { kind: "int", help: "write a checkpoint every N steps (one is always written at the end)" },
   resume: { kind: "string", help: "continue the run in DIR from its latest checkpoint (its own config)" },
+  "measure-every": { kind: "int", help: "record instruments every N epochs (on 512 fixed training points)" },
+  measure: { kind: "list", help: "which: m-sharpness, adaptive, average, hessian (default m-sharpness,hessian)" },
   optimizer: { kind: "string", choices: OPTIMIZERS, help: "optimizer (sgd = the base optimizer alone)" },
   seed: { kind: "int", help: "seed (data subset, noise, init, shuffling)" },
 };
@@ -125,6 +127,39 @@ function runHooks(label: string, seed: number, metrics: string, onEpoch?: (e: Ep
   };
 }
 
+/** `--measure-every N --measure a,b`: light instrument settings (20 ascent steps, m 128). */
+function measureHooks(f: Record<string, unknown>): Pick<TrainHooks, "measure" | "measureEvery"> {
+  if (f["measure-every"] === undefined) {
+    if (f.measure !== undefined) throw new UsageError("--measure needs --measure-every N");
+    return {};
+  }
+  const every = f["measure-every"] as number;
+  if (!(every >= 1)) throw new UsageError(`--measure-every must be an integer ≥ 1 (got ${every})`);
+  const which = (f.measure as string[]) ?? ["m-sharpness", "hessian"];
+  const known = ["m-sharpness", "adaptive", "average", "hessian"];
+  for (const w of which) if (!known.includes(w)) throw new UsageError(`--measure: unknown measure ${JSON.stringify(w)} (known: ${known.join(", ")})`);
+  return {
+    measureEvery: every,
+    measure: async ({ params, loss, points }) => {
+      const s = await import("../sharpness/index.js");
+      const batches = [0, 1, 2, 3].map((i) => ({ x: points.x.ref.slice([128 * i, 128 * (i + 1)]), y: points.y.ref.slice([128 * i, 128 * (i + 1)]) })).filter((b) => b.y.shape[0] === 128);
+      const out: Record<string, number> = {};
+      try {
+        if (which.includes("m-sharpness")) out.mSharpness = (await s.mSharpness(loss, params, batches, { rho: 0.05, steps: 20 })).sharpness;
+        if (which.includes("adaptive")) out.adaptiveSharpness = (await s.mSharpness(loss, params, batches, { rho: 0.5, steps: 20, ball: "adaptive" })).sharpness;
+        if (which.includes("average")) out.averageSharpness = (await s.averageSharpness(loss, params, points, { sigma: 0.01, samples: 20 })).sharpness;
+        if (which.includes("hessian")) out.lambdaMax = (await s.topEigenvalue(loss, params, points, { iterations: 20 })).lambdaMax;
+      } finally {
+        for (const b of batches) {
+          b.x.dispose();
+          b.y.dispose();
+        }
+      }
+      return out;
+    },
+  };
+}
+
 const pct = (x: number | null) => (x === null ? "  -  " : (100 * x).toFixed(2).padStart(6) + "%");
 
 async function trainCommand(argv: string[]): Promise<number> {
@@ -169,7 +204,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   process.stdout.write(`${config.optimizer} (base ${config.base}, ρ ${config.rho}) on ${config.dataset}, ${config.model}, device ${device}${threadsOn ? " (threads)" : ""}${resumeFrom ? `, resumed from ${resumeFrom}` : ""}\n`);
   process.stdout.write("epoch  train-loss  test-acc  test-loss  train-acc  noisy-fit   time\n");
   const printEpoch = (e: EpochRecord) =>
-    process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s\n`);
+    process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s${e.measures ? "  " + Object.entries(e.measures).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(" ") : ""}\n`);
   history.forEach(printEpoch);
   const r = await train(config, data, {
     ...runHooks(config.optimizer, config.seed, metrics, printEpoch),
@@ -177,6 +212,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     checkpointEvery: f["checkpoint-every"] as number | undefined,
     resumeFrom,
     shouldStop: () => stopRequested,
+    ...measureHooks(f),
   }).finally(() => process.removeListener("SIGINT", onInterrupt));
   if (r.interrupted) {
     process.stdout.write(`interrupted; checkpoint ${r.checkpoint}; continue with: sharpness train --resume ${out}\n`);

@@ -52,6 +52,8 @@ export type EpochRecord = {
   noisyTrainAccuracy: number | null;
   /** Steps of this epoch skipped for NaN/Inf (policy "skip"). */
   skippedSteps: number;
+  /** Instrument values of this epoch (`measureEvery`), if any. */
+  measures?: Record<string, number>;
   /** Seconds since training started (resumed runs include the time before the checkpoint). */
   seconds: number;
 };
@@ -73,6 +75,16 @@ export type TrainResult = {
   model: string;
 };
 
+/** What a measurement hook gets: borrowed trees, an eval-mode loss, fixed training points. */
+export type MeasureContext = {
+  params: Params;
+  /** Mean cross-entropy in eval mode (BatchNorm on running statistics); consumes its arguments. */
+  loss: (params: any, batch: { x: np.Array; y: np.Array }) => np.Array;
+  /** 512 fixed training points (seeded), labels as trained on; borrowed. */
+  points: { x: np.Array; y: np.Array };
+  epoch: number;
+};
+
 export type ProgressEvent = { epoch: number; epochs: number; step: number; steps: number; loss: number };
 
 export interface TrainHooks {
@@ -84,6 +96,9 @@ export interface TrainHooks {
   resumeFrom?: string;
   /** Polled after every step; true stops the run after writing a checkpoint. */
   shouldStop?: () => boolean;
+  /** Every `measureEvery` epochs, `measure` gets the model (borrowed) and records numbers. */
+  measureEvery?: number;
+  measure?: (ctx: MeasureContext) => Promise<Record<string, number>>;
   /** After each step (at most every few ms is sensible for a bar). */
   onStep?: (e: ProgressEvent) => void;
   /** After each epoch's evaluation. */
@@ -293,6 +308,20 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
         skippedSteps: skippedInEpoch,
         seconds: seconds(),
       };
+      if (hooks.measure && hooks.measureEvery && epoch % hooks.measureEvery === 0) {
+        const idx = permutation(rng(c.seed, 8), trainSet.n).subarray(0, Math.min(512, trainSet.n));
+        const points = take(trainSet, idx);
+        const evalLoss = (p: any, b: { x: np.Array; y: np.Array }) => {
+          const [z, s2] = model.apply(p, tree.ref(modelState), b.x, false);
+          tree.dispose(s2);
+          return crossEntropy(z, b.y);
+        };
+        try {
+          rec.measures = await hooks.measure({ params, loss: evalLoss, points, epoch });
+        } finally {
+          tree.dispose(points);
+        }
+      }
       history.push(rec);
       hooks.onEpoch?.(rec);
     }

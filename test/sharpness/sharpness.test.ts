@@ -85,3 +85,27 @@ test("average-case sharpness on ½wᵀAw is ½σ² tr(A) (within the reported CI
   assert.ok(r.ci95 > 0 && r.ci95 < 0.02);
   w.dispose();
 });
+
+test("the linearize-based HVP operator matches jvp-of-grad and a float64 finite difference on the tanh MLP", async () => {
+  const { hvpOperator } = await import("../../src/sharpness/index.js");
+  const { hvpAt } = await import("../../src/index.js");
+  const { tinyLoss, tinyProblem, toBatch, toParams } = await import("../fixtures.js");
+  const { maxTreeDiff } = await import("../helpers.js");
+  const { grad } = await import("@jax-js/jax");
+  const { init, batches } = tinyProblem(5, 1);
+  const p = toParams(init, np.float64);
+  const b = toBatch(batches[0], np.float64);
+  const v = tree.map((x: np.Array) => np.sin(x.ref.mul(2)), tree.ref(p));
+  const op = hvpOperator(tinyLoss as any, p, b);
+  const a1 = op.apply(tree.ref(v));
+  const a2 = op.apply(tree.ref(v)); // reused linearization gives the same answer
+  const ref = hvpAt(tinyLoss as any, false, tree.ref(p), tree.ref(b), tree.ref(v));
+  const h = 0.01; // 4-point stencil (see the note in family.test.ts on float64 noise)
+  const at = (k: number) => grad(tinyLoss)(tree.map((x: np.Array, y: np.Array) => x.add(y.mul(k * h)), tree.ref(p), tree.ref(v)) as any, tree.ref(b)) as any;
+  const fd = tree.map((x: np.Array, y: np.Array, z: np.Array, w: np.Array) => x.sub(y).mul(8).sub(z.sub(w)).mul(1 / (12 * h)), at(1), at(-1), at(2), at(-2));
+  assert.ok(maxTreeDiff(tree.ref(a1), a2) === 0);
+  assert.ok(maxTreeDiff(tree.ref(a1), ref) < 1e-10);
+  assert.ok(maxTreeDiff(a1, fd) < 5e-6);
+  op.dispose();
+  tree.dispose([p, b, v]);
+});

@@ -99,3 +99,14 @@ test("config validation of the family's options", () => {
   assert.equal(runConfig(small, parseOptimizerSpec("sam:p=inf"), 0, false).p, Infinity);
   assert.equal(runConfig(small, parseOptimizerSpec("fasam"), 0, false).rho, 0.5);
 });
+
+test("measureEvery records instrument values in the epoch records", async () => {
+  const { topEigenvalue } = await import("../../src/sharpness/index.js");
+  const r = await train({ ...small, epochs: 2, trainSize: 300 }, loadMnist(), {
+    measureEvery: 2,
+    measure: async ({ params, loss, points }) => ({ lambdaMax: (await topEigenvalue(loss, params, points, { iterations: 5 })).lambdaMax, points: points.y.shape[0] }),
+  });
+  assert.equal(r.history[0].measures, undefined);
+  assert.ok(r.history[1].measures!.lambdaMax > 0);
+  assert.equal(r.history[1].measures!.points, 300);
+});
