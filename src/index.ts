@@ -75,3 +75,24 @@ export { gradNormPenalty, type GradNormPenaltyOptions, type GradNormPenaltyState
 export { samFull, splitOnFull, type SamFullOptions, type SamFullState } from "./sam/sam-full.js";
 export { samNoise, type SamNoiseOptions, type SamNoiseState } from "./sam/sam-noise.js";
 export { fasam, type FasamOptions } from "./sam/fasam.js";
+
+export { resolveOptions, checkHyper, allowedText, type Descriptor, type Hyper, type NumberHyper, type BooleanHyper, type EnumHyper } from "./optim/hyper.js";
+export { sgdDescriptor } from "./optim/sgd.js";
+export { adamDescriptor, adamwDescriptor } from "./optim/adam.js";
+export { samDescriptor } from "./sam/sam.js";
+export { asamDescriptor } from "./sam/asam.js";
+export { fsamDescriptor } from "./sam/fsam.js";
+export { fasamDescriptor } from "./sam/fasam.js";
+export { gsamDescriptor } from "./sam/gsam.js";
+export { lookSamDescriptor } from "./sam/looksam.js";
+export { fisherSamDescriptor } from "./sam/fisher-sam.js";
+export { multiStepSamDescriptor } from "./sam/multistep-sam.js";
+export { randomPerturbationDescriptor } from "./sam/random-perturbation.js";
+export { gradNormPenaltyDescriptor } from "./sam/grad-norm-penalty.js";
+export { samFullDescriptor, samNoiseDescriptor } from "./sam/sam-full.js";
+
+// Runs as data (browser-safe): the registry, run specs and their keys.
+export { ALGORITHMS, BASES, DATASETS, MODELS, RUN_PARAMS, type AlgorithmEntry, type BaseEntry, type ComponentEntry, type BuildContext } from "./train/registry.js";
+export { fillSpec, runKey, canonicalJson, specLabel, getPath, setPath, buildOptimizer, buildBase, SpecError, type RunSpec, type OptimizerSpec, type BaseSpec, type DataSpec, type ModelSpec } from "./train/spec.js";
+export { optimizerFromToken } from "./train/compare.js";
+export { sha256Hex } from "./train/sha256.js";

@@ -13,6 +13,7 @@ import { averageSharpness, decompose, emaTracking, hessianTrace, interpolate, la
 import { loadRun, splitBatch, testSet, trainingPoints, type Batch, type LoadedRun } from "../sharpness/from-checkpoint.js";
 import { vegaLiteToSvg } from "../report/html.js";
 import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
+import { specLabel } from "../train/spec.js";
 import { progressBar } from "./progress.js";
 
 const MEASURES = ["m-sharpness", "adaptive", "average", "hessian", "anatomy", "landscape"] as const;
@@ -163,9 +164,9 @@ export async function measureCommand(argv: string[]): Promise<number> {
     return f.out ? resolve(String(f.out)) : join(resolve(String(f.checkpoint)), "measures.json");
   }
   const out = outPath();
-  writeFileSync(out, JSON.stringify({ checkpoint: run.dir, config: run.config, options: opts, results, seconds }, null, 2));
+  writeFileSync(out, JSON.stringify({ checkpoint: run.dir, spec: run.spec, options: opts, results, seconds }, null, 2));
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
-  process.stdout.write(`${run.config.optimizer} on ${run.config.dataset} (${run.dir})\n`);
+  process.stdout.write(`${specLabel(run.spec)} on ${run.spec.data.name} (${run.dir})\n`);
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}${v}\n`);
   process.stdout.write(`time: ${Object.entries(seconds).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(", ")}\nwrote ${out}\n`);
   return 0;
@@ -189,7 +190,7 @@ export async function interpolateCommand(argv: string[]): Promise<number> {
   const b = loadRun(resolve(positional[1]), undefined);
   let runs: LoadedRun[] = [a, b];
   try {
-    if (a.config.dataset !== b.config.dataset) throw new UsageError(`interpolate: the runs use different data sets (${a.config.dataset}, ${b.config.dataset})`);
+    if (a.spec.data.name !== b.spec.data.name) throw new UsageError(`interpolate: the runs use different data sets (${a.spec.data.name}, ${b.spec.data.name})`);
     assertSameTree("interpolate", "the two runs' parameters differ", a.params, b.params);
   } catch (e) {
     tree.dispose([a.params, a.modelState, b.params, b.modelState]);
@@ -218,7 +219,7 @@ export async function interpolateCommand(argv: string[]): Promise<number> {
     runs = [];
   }
   const prefix = resolve(String(f.out ?? "interpolation"));
-  writeFileSync(`${prefix}.json`, JSON.stringify({ a: a.dir, b: b.dir, configA: a.config, configB: b.config, rows }, null, 2));
+  writeFileSync(`${prefix}.json`, JSON.stringify({ a: a.dir, b: b.dir, specA: a.spec, specB: b.spec, rows }, null, 2));
   const long = rows.flatMap((r) => [
     { alpha: r.alpha, value: r.trainLoss, metric: "train loss (given labels)", kind: "loss" },
     { alpha: r.alpha, value: r.testLoss, metric: "test loss", kind: "loss" },
@@ -227,7 +228,7 @@ export async function interpolateCommand(argv: string[]): Promise<number> {
   ]);
   const svg = await vegaLiteToSvg({
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: `(1 − α)·A + α·B: A = ${a.config.optimizer}, B = ${b.config.optimizer}`,
+    title: `(1 − α)·A + α·B: A = ${specLabel(a.spec)}, B = ${specLabel(b.spec)}`,
     data: { values: long },
     facet: { column: { field: "kind", type: "nominal", title: null } },
     spec: { width: 300, height: 220, mark: { type: "line", point: true }, encoding: { x: { field: "alpha", type: "quantitative", title: "α" }, y: { field: "value", type: "quantitative", title: null }, color: { field: "metric", type: "nominal" } } },

@@ -1,8 +1,9 @@
 /**
  * `sharpness train` and `sharpness compare`. Every bad input ends with one line on stderr and
- * exit code 2; no stack traces (set SHARPNESS_DEBUG=1 to see them).
+ * exit code 2; no stack traces (set SHARPNESS_DEBUG=1 to see them). Training flags come from
+ * the registry (spec-flags.ts) and build a run spec.
  */
-import { mkdirSync, writeFileSync, appendFileSync } from "node:fs";
+import { mkdirSync, writeFileSync, appendFileSync, readFileSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { initEngine } from "../engine/device.js";
 import { loadFashionMnist } from "../data/fashion-mnist.js";
@@ -11,47 +12,20 @@ import { DataError } from "../data/errors.js";
 import type { ImageDataset } from "../data/types.js";
 import { findLatest, readCheckpointMeta, CheckpointError } from "../train/checkpoint.js";
 import { NonFiniteError } from "../sam/core.js";
-import { ASCENT_BATCHES, NON_FINITE, BASES, ConfigError, configFromJson, DATASETS, DEFAULTS, GNR_METHODS, LR_SCHEDULES, MODELS, OPTIMIZERS, RHO_SCHEDULES, validateConfig, type TrainConfig } from "../train/config.js";
 import { train, type EpochRecord, type TrainHooks } from "../train/trainer.js";
-import { compare, defaultRho, parseOptimizerSpec, summarize, type RunSummary } from "../train/compare.js";
-import { DEFAULT_COMPARISON, CLAIM } from "../train/default-comparison.js";
-import { writeReport } from "../report/html.js";
+import { fillSpec, SpecError, specLabel, type RunSpec } from "../train/spec.js";
+import { toRunResult } from "../train/result.js";
+import { optimizerFromToken } from "../train/compare.js";
+import { DEFAULT_COMPARISON, CLAIM, TRAIN_PRESET } from "../train/default-comparison.js";
+import { writeFileAtomic } from "../sweep/store.js";
 import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
 import { progressBar } from "./progress.js";
+import { FLAG_INFO, applyFlags, flagMessage, specFlags, SPEC_FLAG_NAMES } from "./spec-flags.js";
+import { runSweepCommand, reportCommand, sweepCommand, workerCommand, SWEEP_RUN_FLAGS } from "./sweep.js";
 
+const SPEC_FLAGS = specFlags();
 const COMMON: Record<string, FlagSpec> = {
-  dataset: { kind: "string", choices: DATASETS, help: "data set" },
-  model: { kind: "string", choices: MODELS, help: "model" },
-  hidden: { kind: "int", help: "MLP hidden width" },
-  "batch-norm": { kind: "bool", help: "BatchNorm after hidden/conv layers" },
-  base: { kind: "string", choices: BASES, help: "base optimizer" },
-  lr: { kind: "number", help: "learning rate" },
-  momentum: { kind: "number", help: "SGD momentum" },
-  "weight-decay": { kind: "number", help: "weight decay (L2 for sgd/adam, decoupled for adamw)" },
-  "lr-schedule": { kind: "string", choices: LR_SCHEDULES, help: "learning-rate schedule (cosine: to 0 over the run)" },
-  rho: { kind: "number", help: "perturbation radius ρ (default 0.05; asam/fasam 0.5)" },
-  "rho-schedule": { kind: "string", choices: RHO_SCHEDULES, help: "ρ(t): constant, ρ/√(t+1), ∝ lr, or ERM↔SAM switch" },
-  "switch-epoch": { kind: "int", help: "epoch where erm-to-sam / sam-to-erm switches" },
-  eta: { kind: "number", help: "η of asam/fasam (0.01) and fisher-sam (1)" },
-  sigma: { kind: "number", help: "F-SAM σ" },
-  lambda: { kind: "number", help: "F-SAM λ" },
-  m: { kind: "int", help: "m-sharpness sub-batch size (sam only; 0 = whole batch)" },
-  p: { kind: "string", help: "ℓp ball of sam: 2, any p > 1, or inf" },
-  alpha: { kind: "number", help: "α of gsam (0.4), looksam (0.7), multistep-sam (1/steps)" },
-  k: { kind: "int", help: "looksam: full SAM step every k steps" },
-  steps: { kind: "int", help: "multistep-sam: ascent steps" },
-  "noise-std": { kind: "number", help: "random-perturbation: σ of ε ~ N(0, σ²)" },
-  penalty: { kind: "number", help: "gnr: λ of the gradient-norm penalty" },
-  "gnr-method": { kind: "string", choices: GNR_METHODS, help: "gnr: exact Hessian-vector product or finite difference" },
-  r: { kind: "number", help: "gnr finite-difference radius" },
-  "ascent-batch": { kind: "string", choices: ASCENT_BATCHES, help: "ascent gradient from this batch (SAM), the previous or a random one (n-SAM / SAM-db)" },
-  "full-grad-every": { kind: "int", help: "sam-full/sam-noise: refresh the full gradient every N steps" },
-  "full-grad-size": { kind: "int", help: "sam-full/sam-noise: examples in the full gradient" },
-  "non-finite": { kind: "string", choices: NON_FINITE, help: "NaN/Inf steps: skip (default; counted) or error" },
-  epochs: { kind: "int", help: "epochs" },
-  "batch-size": { kind: "int", help: "batch size" },
-  "label-noise": { kind: "number", help: "fraction of training labels made wrong, in [0, 1)" },
-  "train-size": { kind: "int", help: "training examples (stratified subset)" },
+  ...SPEC_FLAGS,
   out: { kind: "string", help: "output directory" },
   device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device (default auto)" },
   threads: { kind: "bool", help: "wasm worker threads in Node (also SHARPNESS_THREADS=1)" },
@@ -59,73 +33,51 @@ const COMMON: Record<string, FlagSpec> = {
 };
 
 const TRAIN_FLAGS: Record<string, FlagSpec> = {
+  spec: { kind: "string", help: "a run spec (JSON file); flags override its fields" },
   ...COMMON,
   "checkpoint-every": { kind: "int", help: "write a checkpoint every N steps (one is always written at the end)" },
-  resume: { kind: "string", help: "continue the run in DIR from its latest checkpoint (its own config)" },
+  resume: { kind: "string", help: "continue the run in DIR from its latest checkpoint (its own spec)" },
   "measure-every": { kind: "int", help: "record instruments every N epochs (on 512 fixed training points)" },
   measure: { kind: "list", help: "which: m-sharpness, adaptive, average, hessian (default m-sharpness,hessian)" },
-  optimizer: { kind: "string", choices: OPTIMIZERS, help: "optimizer (sgd = the base optimizer alone)" },
-  seed: { kind: "int", help: "seed (data subset, noise, init, shuffling)" },
 };
 
 const COMPARE_FLAGS: Record<string, FlagSpec> = {
   ...COMMON,
-  optimizers: { kind: "list", help: "optimizers, with overrides as name:key=value (e.g. asam:rho=1)" },
+  optimizers: { kind: "list", help: "optimizers, with overrides as name:key=value (e.g. asam:rho=1:adaptiveLeaves=weights)" },
   seeds: { kind: "list", help: "seeds, e.g. 0,1,2" },
+  ...SWEEP_RUN_FLAGS,
 };
 
 const TOP_HELP = `sharpness — Sharpness-Aware Minimization workbench (jax-js)
 
 Usage:
-  sharpness train [flags]     train one model, print per-epoch metrics, write metrics.jsonl
-  sharpness compare [flags]   several optimizers/seeds on one setting → summary.json, report.html
+  sharpness train [flags]     train one model (flags or --spec FILE), write result.json, metrics.jsonl
+  sharpness compare [flags]   several optimizers/seeds on one setting, on every core → summary.json, report.html
+  sharpness sweep --spec SWEEP.json --out DIR [--jobs N | --queue redis://HOST:PORT]
+                              a grid/random sweep of run specs; resumable; report.html
+  sharpness worker --queue redis://HOST:PORT [--jobs N]   run queued sweep jobs on this machine
+  sharpness report DIR        (re)build summary.json and report.html from the results in DIR
   sharpness measure --checkpoint DIR   sharpness measures of a trained run (table + JSON)
   sharpness interpolate A B   loss and accuracy between two runs (JSON + SVG)
   sharpness <command> --help  flags of a command
 `;
 
-function parseP(raw: string): number {
-  if (/^(inf|infinity)$/i.test(raw)) return Infinity;
-  const v = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(v)) throw new UsageError(`--p must be a number > 1 or inf (got ${JSON.stringify(raw)})`);
-  return v;
-}
-
-function toConfig(f: Record<string, unknown>, base: TrainConfig): { config: TrainConfig; rhoGiven: boolean } {
-  const c: TrainConfig = { ...base };
-  const map: [string, keyof TrainConfig][] = [
-    ["dataset", "dataset"], ["model", "model"], ["hidden", "hidden"], ["batch-norm", "batchNorm"], ["optimizer", "optimizer"],
-    ["base", "base"], ["lr", "lr"], ["momentum", "momentum"], ["weight-decay", "weightDecay"], ["rho", "rho"], ["eta", "eta"],
-    ["sigma", "sigma"], ["lambda", "lambda"], ["m", "m"], ["epochs", "epochs"], ["batch-size", "batchSize"],
-    ["label-noise", "labelNoise"], ["train-size", "trainSize"], ["seed", "seed"], ["lr-schedule", "lrSchedule"],
-    ["rho-schedule", "rhoSchedule"], ["switch-epoch", "switchEpoch"], ["alpha", "alpha"], ["k", "k"], ["steps", "steps"],
-    ["noise-std", "noiseStd"], ["penalty", "penalty"], ["gnr-method", "gnrMethod"], ["r", "r"], ["ascent-batch", "ascentBatch"],
-    ["full-grad-every", "fullGradEvery"], ["full-grad-size", "fullGradSize"], ["non-finite", "nonFinite"],
-  ];
-  for (const [flag, key] of map) if (f[flag] !== undefined) (c as Record<string, unknown>)[key] = f[flag];
-  if (f.p !== undefined) c.p = parseP(String(f.p));
-  return { config: c, rhoGiven: f.rho !== undefined };
-}
-
-function loadData(name: TrainConfig["dataset"]): ImageDataset {
+function loadData(name: string): ImageDataset {
   process.stderr.write(`loading ${name}…\n`);
   return name === "mnist" ? loadMnist() : loadFashionMnist();
 }
 
-let threadsOn = false;
-
-/** A progress bar on each step and a metrics line (plus `onEpoch`) after each epoch. */
-function runHooks(label: string, seed: number, metrics: string, onEpoch?: (e: EpochRecord) => void): TrainHooks {
-  const bar = progressBar(`${label} s${seed}`);
-  return {
-    onStep: (e) => bar.update((e.epoch - 1 + e.step / e.steps) / e.epochs, `epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}`),
-    onEpoch: (e) => {
-      bar.done();
-      appendFileSync(metrics, JSON.stringify({ optimizer: label, seed, ...e }) + "\n");
-      onEpoch?.(e);
-    },
-  };
+/** A JSON file, or a one-line UsageError naming it. */
+export function readJsonFile(path: string, what: string): unknown {
+  if (!existsSync(path)) throw new UsageError(`${what} ${path}: no such file`);
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UsageError(`${what} ${path}: not valid JSON (${(e as Error).message.split("\n")[0]})`);
+  }
 }
+
+let threadsOn = false;
 
 /** `--measure-every N --measure a,b`: light instrument settings (20 ascent steps, m 128). */
 function measureHooks(f: Record<string, unknown>): Pick<TrainHooks, "measure" | "measureEvery"> {
@@ -160,54 +112,85 @@ function measureHooks(f: Record<string, unknown>): Pick<TrainHooks, "measure" | 
   };
 }
 
-const pct = (x: number | null) => (x === null ? "  -  " : (100 * x).toFixed(2).padStart(6) + "%");
+export const pct = (x: number | null) => (x === null ? "  -  " : (100 * x).toFixed(2).padStart(6) + "%");
+
+/** The spec `train` runs: --spec FILE (or the train preset) with the flags applied. */
+function trainSpec(f: Record<string, unknown>): RunSpec {
+  let preset: Record<string, any> = TRAIN_PRESET;
+  let where = "";
+  if (f.spec !== undefined) {
+    const file = resolve(String(f.spec));
+    const raw = readJsonFile(file, "--spec");
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new UsageError(`--spec ${file}: a run spec must be a JSON object`);
+    preset = raw as Record<string, any>;
+    where = `--spec ${file}: `;
+  }
+  const s = applyFlags(preset, f);
+  try {
+    return fillSpec(s);
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    // A field the flags set is named by its flag, one from the file by its path.
+    const byFlag = SPEC_FLAG_NAMES.some((n) => f[n] !== undefined && flagMessage(e).includes(`--${n}`));
+    throw new UsageError(byFlag || !where ? flagMessage(e) : `${where}${e.message}`);
+  }
+}
 
 async function trainCommand(argv: string[]): Promise<number> {
   const f = parseFlags(argv, TRAIN_FLAGS, "train");
   if (f.help) {
-    process.stdout.write(helpText("Usage: sharpness train [flags]", "Train one model and print test accuracy per epoch.", TRAIN_FLAGS));
+    process.stdout.write(helpText("Usage: sharpness train [--spec FILE] [flags]", "Train one run and print test accuracy per epoch. The flags build a run spec (see README \"Run specs\"),\nstarting from --spec FILE or from SAM ρ 0.05 on SGD (lr 0.05, momentum 0.9, weight decay 5e-4),\nFashion-MNIST (10,000 images), MLP 784-256-10, batch 128, 10 epochs.", TRAIN_FLAGS));
     return 0;
   }
-  let config: TrainConfig;
+  let spec: RunSpec;
   let out: string;
   let resumeFrom: string | undefined;
   let history: EpochRecord[] = [];
   if (f.resume !== undefined) {
     const extra = Object.keys(f).filter((k) => !["resume", "checkpoint-every", "device", "threads"].includes(k));
-    if (extra.length) throw new UsageError(`--resume takes the configuration from the checkpoint; drop --${extra[0]}`);
+    if (extra.length) throw new UsageError(`--resume takes the run spec from the checkpoint; drop --${extra[0]}`);
     out = resolve(String(f.resume));
     const found = findLatest(join(out, "checkpoints"));
     if (!found) throw new UsageError(`--resume ${out}: no checkpoint under ${join(out, "checkpoints")}`);
     resumeFrom = found;
     const meta = readCheckpointMeta(found);
-    config = validateConfig(configFromJson(meta.config));
+    spec = fillSpec(meta.spec);
     history = meta.history;
   } else {
-    const parsed = toConfig(f, DEFAULTS);
-    config = parsed.config;
-    if (!parsed.rhoGiven) config.rho = defaultRho(config.optimizer);
-    validateConfig(config);
+    spec = trainSpec(f);
     out = resolve(String(f.out ?? "runs/train"));
   }
   const device = await initEngine((f.device as "auto") ?? "auto");
-  const data = loadData(config.dataset);
+  const data = loadData(spec.data.name);
   mkdirSync(out, { recursive: true });
+  writeFileAtomic(join(out, "spec.json"), JSON.stringify(spec, null, 2) + "\n");
   const metrics = join(out, "metrics.jsonl");
+  const line = (e: EpochRecord) => JSON.stringify({ optimizer: spec.optimizer.name, seed: spec.seed, ...e }) + "\n";
   // On resume the metrics file is rewritten from the checkpoint, dropping lines of lost work.
-  writeFileSync(metrics, history.map((e) => JSON.stringify({ optimizer: config.optimizer, seed: config.seed, ...e }) + "\n").join(""));
+  writeFileSync(metrics, history.map(line).join(""));
   let stopRequested = false;
   const onInterrupt = () => {
     stopRequested = true;
     process.stderr.write("\ninterrupt: finishing the current step and writing a checkpoint (interrupt again to abort)\n");
   };
   process.once("SIGINT", onInterrupt);
-  process.stdout.write(`${config.optimizer} (base ${config.base}, ρ ${config.rho}) on ${config.dataset}, ${config.model}, device ${device}${threadsOn ? " (threads)" : ""}${resumeFrom ? `, resumed from ${resumeFrom}` : ""}\n`);
+  const label = specLabel(spec);
+  process.stdout.write(`${label} (base ${spec.optimizer.base.name}) on ${spec.data.name}, ${spec.model.name}, device ${device}${threadsOn ? " (threads)" : ""}${resumeFrom ? `, resumed from ${resumeFrom}` : ""}\n`);
   process.stdout.write("epoch  train-loss  test-acc  test-loss  train-acc  noisy-fit   time\n");
   const printEpoch = (e: EpochRecord) =>
     process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s${e.measures ? "  " + Object.entries(e.measures).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(" ") : ""}\n`);
   history.forEach(printEpoch);
-  const r = await train(config, data, {
-    ...runHooks(config.optimizer, config.seed, metrics, printEpoch),
+  const bar = progressBar(`${spec.optimizer.name} s${spec.seed}`);
+  const hooks: TrainHooks = {
+    onStep: (e) => bar.update((e.epoch - 1 + e.step / e.steps) / e.epochs, `epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}`),
+    onEpoch: (e) => {
+      bar.done();
+      appendFileSync(metrics, line(e));
+      printEpoch(e);
+    },
+  };
+  const r = await train(spec, data, {
+    ...hooks,
     checkpointDir: join(out, "checkpoints"),
     checkpointEvery: f["checkpoint-every"] as number | undefined,
     resumeFrom,
@@ -218,12 +201,53 @@ async function trainCommand(argv: string[]): Promise<number> {
     process.stdout.write(`interrupted; checkpoint ${r.checkpoint}; continue with: sharpness train --resume ${out}\n`);
     return 130;
   }
-  const s = summarize(config.optimizer, r);
-  writeFileSync(join(out, "result.json"), JSON.stringify({ config, result: s }, null, 2));
-  if (r.skippedSteps) process.stdout.write(`warning: ${r.skippedSteps} of ${r.stepsPerEpoch * config.epochs} steps were skipped for NaN/Inf (parameters left unchanged on those steps)\n`);
-  if (s.epochs > 0) process.stdout.write(`final test accuracy ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} at epoch ${s.bestEpoch}), ${r.seconds.toFixed(1)} s; wrote ${out}\n`);
-  else process.stdout.write(`no epoch completed (${r.seconds.toFixed(1)} s); wrote ${out}\n`);
+  if (r.history.length === 0) {
+    process.stdout.write(`no epoch completed (${r.seconds.toFixed(1)} s); wrote ${out}\n`);
+    return 0;
+  }
+  const result = toRunResult(r, device);
+  writeFileAtomic(join(out, "result.json"), JSON.stringify(result, null, 1) + "\n");
+  if (r.skippedSteps) process.stdout.write(`warning: ${r.skippedSteps} of ${r.stepsPerEpoch * spec.epochs} steps were skipped for NaN/Inf (parameters left unchanged on those steps)\n`);
+  const m = result.metrics;
+  process.stdout.write(`final test accuracy ${pct(m.testAccuracy)} (best ${pct(m.bestTestAccuracy)} at epoch ${m.bestEpoch}), ${r.seconds.toFixed(1)} s; key ${result.key}; wrote ${out}\n`);
   return 0;
+}
+
+/** The specs of a comparison: each optimizer token × each seed on the common setting. */
+export function comparisonSpecs(f: Record<string, unknown>): { specs: Record<string, any>[]; isDefault: boolean } {
+  const common = applyFlags(DEFAULT_COMPARISON.spec, { ...f, optimizer: undefined });
+  const tokens = (f.optimizers as string[] | undefined) ?? DEFAULT_COMPARISON.optimizers;
+  const seeds = ((f.seeds as string[] | undefined) ?? DEFAULT_COMPARISON.seeds.map(String)).map((s) => {
+    const v = Number(s);
+    if (!Number.isInteger(v) || v < 0) throw new UsageError(`--seeds must list integers ≥ 0 (got ${JSON.stringify(s)})`);
+    return v;
+  });
+  // Algorithm flags (--rho …) go to every optimizer that takes them; tokens override them.
+  const algoFlags = Object.entries(f).filter(([k, v]) => v !== undefined && FLAG_INFO[k]?.where === "optimizer");
+  const specs: Record<string, any>[] = [];
+  for (const seed of seeds) {
+    for (const token of tokens) {
+      let optimizer: Record<string, unknown>;
+      try {
+        optimizer = optimizerFromToken(token, common.optimizer.base);
+      } catch (e) {
+        if (e instanceof SpecError) throw new UsageError(e.message);
+        throw e;
+      }
+      const name = optimizer.name as string;
+      const fromFlags = Object.fromEntries(algoFlags.filter(([k]) => FLAG_INFO[k].owners.some((o) => o.name === name)).map(([k, v]) => [FLAG_INFO[k].field, v]));
+      const tokenOnly = Object.fromEntries(Object.entries(optimizer).filter(([k]) => k !== "name" && k !== "base"));
+      const spec = { ...common, seed, optimizer: { ...fromFlags, ...tokenOnly, name, base: optimizer.base } };
+      try {
+        specs.push(fillSpec(spec));
+      } catch (e) {
+        if (e instanceof SpecError) throw new UsageError(`${token} seed ${seed}: ${flagMessage(e)}`);
+        throw e;
+      }
+    }
+  }
+  const isDefault = f.optimizers === undefined && f.seeds === undefined && !Object.keys(f).some((k) => SPEC_FLAG_NAMES.includes(k) && f[k] !== undefined);
+  return { specs, isDefault };
 }
 
 async function compareCommand(argv: string[]): Promise<number> {
@@ -232,43 +256,16 @@ async function compareCommand(argv: string[]): Promise<number> {
     process.stdout.write(
       helpText(
         "Usage: sharpness compare [flags]",
-        `Run several optimizers (and seeds) on one setting; write summary.json, report.html and\nmetrics.jsonl into --out (default runs/compare). Without flags this is the default comparison:\n${CLAIM.setting}`,
+        `Run several optimizers (and seeds) on one setting, one process per core; write runs/<key>/,\nsummary.json, report.html and metrics.jsonl into --out (default runs/compare). A rerun skips\nfinished runs. Without flags this is the default comparison:\n${CLAIM.setting}`,
         COMPARE_FLAGS,
       ),
     );
     return 0;
   }
-  const { config, rhoGiven } = toConfig(f, DEFAULT_COMPARISON.config);
-  const specs = ((f.optimizers as string[]) ?? DEFAULT_COMPARISON.optimizers).map(parseOptimizerSpec);
-  const seeds = ((f.seeds as string[]) ?? DEFAULT_COMPARISON.seeds.map(String)).map((s) => {
-    const v = Number(s);
-    if (!Number.isInteger(v) || v < 0) throw new UsageError(`--seeds must list integers ≥ 0 (got ${JSON.stringify(s)})`);
-    return v;
-  });
-  validateConfig({ ...config, optimizer: "sgd", rho: 0, m: 0 });
+  if (f.optimizer !== undefined) throw new UsageError("compare: use --optimizers a,b,… (not --optimizer)");
+  const { specs, isDefault } = comparisonSpecs(f);
   const out = resolve(String(f.out ?? "runs/compare"));
-  const device = await initEngine((f.device as "auto") ?? "auto");
-  const data = loadData(config.dataset);
-  mkdirSync(out, { recursive: true });
-  const metrics = join(out, "metrics.jsonl");
-  writeFileSync(metrics, "");
-  const started = Date.now();
-  const results: RunSummary[] = await compare(config, specs, seeds, rhoGiven, data, {
-    onRunStart: (label, seed, i, n, c) => process.stdout.write(`[${i + 1}/${n}] ${label} seed ${seed} (ρ ${c.rho})\n`),
-    onRunEnd: (s) =>
-      process.stdout.write(`      test ${pct(s.testAccuracy)} (best ${pct(s.bestTestAccuracy)} @${s.bestEpoch}), noisy-fit ${pct(s.noisyTrainAccuracy)}, ${s.seconds.toFixed(1)} s${s.skippedSteps ? `, ${s.skippedSteps} steps skipped (NaN/Inf)` : ""}\n`),
-    trainHooks: (label, seed) => runHooks(label, seed, metrics),
-  });
-  const summary = {
-    config: { ...config, optimizers: specs.map((s) => s.label), seeds, device, dataSplit: data.split },
-    claim: CLAIM,
-    results,
-    totalSeconds: (Date.now() - started) / 1000,
-  };
-  writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
-  const verdict = await writeReport(join(out, "report.html"), summary);
-  process.stdout.write(`\n${verdict}\nwrote ${join(out, "summary.json")} and ${join(out, "report.html")} (${summary.totalSeconds.toFixed(0)} s)\n`);
-  return 0;
+  return runSweepCommand(specs, out, f, { title: "optimizer comparison", claim: isDefault ? CLAIM : undefined, definition: { compare: { optimizers: f.optimizers ?? DEFAULT_COMPARISON.optimizers, seeds: f.seeds ?? DEFAULT_COMPARISON.seeds } }, combinedMetrics: true });
 }
 
 export async function main(argv: string[], opts: { threads?: boolean } = {}): Promise<number> {
@@ -281,9 +278,12 @@ export async function main(argv: string[], opts: { threads?: boolean } = {}): Pr
     }
     if (cmd === "train") return await trainCommand(rest);
     if (cmd === "compare") return await compareCommand(rest);
+    if (cmd === "sweep") return await sweepCommand(rest);
+    if (cmd === "worker") return await workerCommand(rest);
+    if (cmd === "report") return await reportCommand(rest);
     if (cmd === "measure") return await (await import("./measure.js")).measureCommand(rest);
     if (cmd === "interpolate") return await (await import("./measure.js")).interpolateCommand(rest);
-    throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: train, compare, measure, interpolate; see sharpness --help)`);
+    throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: train, compare, sweep, worker, report, measure, interpolate; see sharpness --help)`);
   } catch (e) {
     const err = e as Error;
     if (process.env.SHARPNESS_DEBUG) process.stderr.write(`${err.stack}\n`);
@@ -291,7 +291,7 @@ export async function main(argv: string[], opts: { threads?: boolean } = {}): Pr
       process.stderr.write(`sharpness: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof DataError || err instanceof RangeError || err instanceof CheckpointError) {
+    if (err instanceof UsageError || err instanceof SpecError || err instanceof DataError || err instanceof RangeError || err instanceof CheckpointError || err.name === "QueueError") {
       process.stderr.write(`sharpness: ${err.message}\n`);
       return 2;
     }

@@ -15,8 +15,8 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params, ScalarOrSchedule } from "./types.js";
 import { evalSchedule } from "./schedules.js";
-import { addWeightDecay, checkLearningRate } from "./sgd.js";
-import { checkKeys, checkNumber } from "./validate.js";
+import { addWeightDecay, checkLearningRate, learningRateHyper } from "./sgd.js";
+import { resolveOptions, type Descriptor } from "./hyper.js";
 import { assertSameTree } from "../engine/tree.js";
 
 export interface AdamOptions {
@@ -41,20 +41,29 @@ export type AdamState = {
   nu: Params;
 };
 
+const adamParams = (weightDecay: number) =>
+  ({
+    learningRate: learningRateHyper,
+    b1: { type: "number", default: 0.9, min: 0, max: 1, maxOpen: true, symbol: "β1", doc: "first-moment decay β1" },
+    b2: { type: "number", default: 0.999, min: 0, max: 1, maxOpen: true, symbol: "β2", doc: "second-moment decay β2" },
+    eps: { type: "number", default: 1e-8, min: 0, minOpen: true, doc: "ε added to the denominator" },
+    weightDecay: { type: "number", default: weightDecay, min: 0, doc: weightDecay === 0 ? "coupled L2 weight decay, added to the gradient" : "decoupled weight decay: w ← w·(1 − η·wd)" },
+  }) as const;
+
+/** Adam's hyperparameters, declared once. */
+export const adamDescriptor = { name: "adam", fn: "adam", label: "Adam", paper: "Kingma & Ba 2015; PyTorch torch.optim.Adam", params: adamParams(0) } as const satisfies Descriptor;
+/** AdamW's hyperparameters, declared once (weight decay decoupled, default 0.01). */
+export const adamwDescriptor = { name: "adamw", fn: "adamw", label: "AdamW", paper: "Loshchilov & Hutter 2019; PyTorch torch.optim.AdamW", params: adamParams(0.01) } as const satisfies Descriptor;
+
 /** `1 − β^t` for a 0-d float array t, accurate to float32 rounding. Consumes `t`. */
 function biasCorrection(beta: number, t: np.Array): np.Array {
   return np.expm1(t.mul(Math.log(beta))).neg();
 }
 
 /** @internal The Adam core shared by `adam` and `adamw`. */
-export function adamFamily(owner: "adam" | "adamw", options: AdamOptions, defaultWeightDecay: number, decoupled: boolean): GradientTransformation<AdamState> {
-  checkKeys(owner, options, ["learningRate", "b1", "b2", "eps", "weightDecay"]);
-  const { learningRate, b1 = 0.9, b2 = 0.999, eps = 1e-8, weightDecay = defaultWeightDecay } = options ?? ({} as AdamOptions);
+export function adamFamily(owner: "adam" | "adamw", options: AdamOptions, decoupled: boolean): GradientTransformation<AdamState> {
+  const { learningRate, b1, b2, eps, weightDecay } = resolveOptions(decoupled ? adamwDescriptor : adamDescriptor, options) as Required<AdamOptions>;
   const lr = checkLearningRate(owner, learningRate);
-  checkNumber(owner, "b1", b1, { lo: 0, hi: 1, hiOpen: true });
-  checkNumber(owner, "b2", b2, { lo: 0, hi: 1, hiOpen: true });
-  checkNumber(owner, "eps", eps, { lo: 0, loOpen: true });
-  checkNumber(owner, "weightDecay", weightDecay, { lo: 0 });
 
   return {
     init(params) {
@@ -103,5 +112,5 @@ export function adamFamily(owner: "adam" | "adamw", options: AdamOptions, defaul
  * @example const opt = adam({ learningRate: 1e-3 });
  */
 export function adam(options: AdamOptions): GradientTransformation<AdamState> {
-  return adamFamily("adam", options, 0, false);
+  return adamFamily("adam", options, false);
 }

@@ -13,5 +13,5 @@ export type AdamwState = AdamState;
  * @example const opt = adamw({ learningRate: 1e-3, weightDecay: 0.05 });
  */
 export function adamw(options: AdamOptions): GradientTransformation<AdamwState> {
-  return adamFamily("adamw", options, 0.01, true);
+  return adamFamily("adamw", options, true);
 }

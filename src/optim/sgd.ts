@@ -13,7 +13,8 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params, ScalarOrSchedule } from "./types.js";
 import { evalSchedule } from "./schedules.js";
-import { checkBoolean, checkKeys, checkNumber } from "./validate.js";
+import { checkNumber } from "./validate.js";
+import { resolveOptions, type Descriptor } from "./hyper.js";
 import { assertSameTree } from "../engine/tree.js";
 
 export interface SgdOptions {
@@ -33,6 +34,23 @@ export type SgdState = {
   /** Momentum buffers (absent when momentum is 0). */
   momentum?: Params;
 };
+
+/** The learning rate as every base optimizer declares it (required; a number or a schedule). */
+export const learningRateHyper = { type: "number", min: 0, schedule: true, spec: "lr", symbol: "η", doc: "learning rate η (a number ≥ 0 or a schedule)" } as const;
+
+/** SGD's hyperparameters, declared once (validation here; flags, specs and docs derive from it). */
+export const sgdDescriptor = {
+  name: "sgd",
+  fn: "sgd",
+  label: "SGD",
+  paper: "PyTorch torch.optim.SGD",
+  params: {
+    learningRate: learningRateHyper,
+    momentum: { type: "number", default: 0, min: 0, max: 1, maxOpen: true, symbol: "μ", doc: "momentum μ" },
+    nesterov: { type: "boolean", default: false, doc: "Nesterov momentum (needs momentum > 0)" },
+    weightDecay: { type: "number", default: 0, min: 0, doc: "coupled L2 weight decay, added to the gradient" },
+  },
+} as const satisfies Descriptor;
 
 export function checkLearningRate(owner: string, lr: unknown): ScalarOrSchedule {
   if (typeof lr === "function") return lr as ScalarOrSchedule;
@@ -58,12 +76,8 @@ export function addWeightDecay(owner: string, grads: Params, weightDecay: number
  * const [updates, next] = opt.update(grads, state, tree.ref(params));
  */
 export function sgd(options: SgdOptions): GradientTransformation<SgdState> {
-  checkKeys("sgd", options, ["learningRate", "momentum", "nesterov", "weightDecay"]);
-  const { learningRate, momentum = 0, nesterov = false, weightDecay = 0 } = options ?? ({} as SgdOptions);
+  const { learningRate, momentum, nesterov, weightDecay } = resolveOptions(sgdDescriptor, options) as Required<SgdOptions>;
   const lr = checkLearningRate("sgd", learningRate);
-  checkNumber("sgd", "momentum", momentum, { lo: 0, hi: 1, hiOpen: true });
-  checkBoolean("sgd", "nesterov", nesterov);
-  checkNumber("sgd", "weightDecay", weightDecay, { lo: 0 });
   if (nesterov && momentum === 0) throw new RangeError("sgd: nesterov needs momentum > 0 (got momentum 0)");
 
   return {

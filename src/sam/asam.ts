@@ -17,7 +17,7 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, leafPaths, treeNorm, type Scalar } from "../engine/tree.js";
-import { checkKeys, checkNumber } from "../optim/validate.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 
@@ -31,6 +31,18 @@ export interface AsamOptions {
   /** Which leaves get T = |w| + η (dotted path predicate). Default: all. */
   adaptiveLeaves?: (path: string) => boolean;
 }
+
+/** ASAM's hyperparameters, declared once (adaptiveLeaves, a function, is not a hyperparameter). */
+export const asamDescriptor = {
+  name: "asam",
+  fn: "asam",
+  label: "ASAM",
+  paper: "Kwon et al., ICML 2021 (SamsungLabs/ASAM)",
+  params: {
+    rho: { type: "number", default: 0.5, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    eta: { type: "number", default: 0.01, min: 0, symbol: "η", doc: "η in T = |w| + η" },
+  },
+} as const satisfies Descriptor;
 
 export type AsamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
@@ -67,10 +79,8 @@ export function adaptivePerturbation(d: Params, params: Params, rho: Scalar, eta
  * @example const opt = asam(sgd({ learningRate: 0.1 }), { rho: 0.5, eta: 0.01 });
  */
 export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions = {}): SharpnessAwareOptimizer<AsamState<BS>> {
-  checkKeys("asam", options, ["rho", "eta", "adaptiveLeaves", "nonFinite"]);
-  const { rho = 0.5, eta = 0.01, adaptiveLeaves } = options;
+  const { rho, eta, adaptiveLeaves } = resolveOptions(asamDescriptor, options, ["adaptiveLeaves", "nonFinite"]) as AsamOptions & { rho: Rho; eta: number };
   checkRho("asam", rho);
-  checkNumber("asam", "eta", eta, { lo: 0 });
   checkAdaptiveLeaves("asam", adaptiveLeaves);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "asam",

@@ -8,11 +8,30 @@
  */
 import type { GradientTransformation } from "../optim/types.js";
 import type { SharpnessAwareOptimizer } from "./core.js";
-import { fsam, type FsamOptions, type FsamState } from "./fsam.js";
+import type { Descriptor } from "../optim/hyper.js";
+import { fsam, fsamDescriptor, type FsamOptions, type FsamState } from "./fsam.js";
+import { asamDescriptor } from "./asam.js";
+
+/** F-ASAM's hyperparameters: F-SAM's, with ASAM's ρ and η defaults. */
+export const fasamDescriptor = {
+  name: "fasam",
+  fn: "fasam",
+  label: "F-ASAM",
+  paper: "Li et al., CVPR 2024, Tab 3",
+  params: {
+    rho: asamDescriptor.params.rho,
+    eta: asamDescriptor.params.eta,
+    sigma: fsamDescriptor.params.sigma,
+    lambda: fsamDescriptor.params.lambda,
+    order: fsamDescriptor.params.order,
+  },
+} as const satisfies Descriptor;
 
 export type FasamOptions = Omit<FsamOptions, "adaptive">;
 
 /** @example fasam(sgd({ learningRate: 0.1 }), { rho: 0.5, eta: 0.01, sigma: 1, lambda: 0.6 }) */
 export function fasam<BS>(base: GradientTransformation<BS>, options: FasamOptions = {}): SharpnessAwareOptimizer<FsamState<BS>> {
-  return fsam(base, { rho: 0.5, eta: 0.01, ...options, adaptive: true });
+  const o = (options ?? {}) as FasamOptions & { adaptive?: unknown };
+  if (o.adaptive !== undefined) throw new RangeError(`fasam: unknown option "adaptive" (fasam is fsam with adaptive: true)`);
+  return fsam(base, { rho: fasamDescriptor.params.rho.default, eta: fasamDescriptor.params.eta.default, ...options, adaptive: true });
 }

@@ -16,7 +16,7 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot } from "../engine/tree.js";
-import { checkKeys, checkNumber } from "../optim/validate.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
 
@@ -29,14 +29,24 @@ export interface FisherSamOptions {
   eta?: number;
 }
 
+/** Fisher-SAM's hyperparameters, declared once. */
+export const fisherSamDescriptor = {
+  name: "fisher-sam",
+  fn: "fisherSam",
+  label: "Fisher-SAM",
+  paper: "Kim et al., ICML 2022",
+  params: {
+    rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    eta: { type: "number", default: 1, min: 0, symbol: "η", doc: "η in the diagonal Fisher f = 1 + η g²" },
+  },
+} as const satisfies Descriptor;
+
 export type FisherSamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
 /** @example const opt = fisherSam(sgd({ learningRate: 0.1 }), { rho: 0.1, eta: 1 }); */
 export function fisherSam<BS>(base: GradientTransformation<BS>, options: FisherSamOptions = {}): SharpnessAwareOptimizer<FisherSamState<BS>> {
-  checkKeys("fisherSam", options, ["rho", "eta", "nonFinite"]);
-  const { rho = 0.05, eta = 1 } = options;
+  const { rho, eta } = resolveOptions(fisherSamDescriptor, options, ["nonFinite"]) as Required<FisherSamOptions>;
   checkRho("fisherSam", rho);
-  checkNumber("fisherSam", "eta", eta, { lo: 0 });
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "fisherSam",
     ...rhoPhases(rho),

@@ -22,7 +22,7 @@
 import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
-import { checkBoolean, checkKeys, checkNumber, checkOneOf } from "../optim/validate.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { adaptivePerturbation, checkAdaptiveLeaves } from "./asam.js";
@@ -47,6 +47,22 @@ export interface FsamOptions {
   order?: "official" | "paper";
 }
 
+/** F-SAM's hyperparameters, declared once. */
+export const fsamDescriptor = {
+  name: "fsam",
+  fn: "fsam",
+  label: "F-SAM",
+  paper: "Li et al., CVPR 2024 (seed 003; nblt/F-SAM)",
+  params: {
+    rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    sigma: { type: "number", default: 1, min: 0, symbol: "σ", doc: "σ, how much of the gradient EMA to remove" },
+    lambda: { type: "number", default: 0.9, min: 0, max: 1, maxOpen: true, symbol: "λ", doc: "λ, the EMA factor" },
+    adaptive: { type: "boolean", default: false, doc: "ASAM's adaptive ε with F-SAM's d (F-ASAM)" },
+    eta: { type: "number", default: 0, min: 0, symbol: "η", doc: "η in T = |w| + η (adaptive form)" },
+    order: { type: "enum", values: ["official", "paper"], default: "official", doc: "official code order, or the paper's Algorithm 1" },
+  },
+} as const satisfies Descriptor;
+
 export type FsamState<BS = unknown> = SharpnessState<BS, { momentum: Params }>;
 
 /**
@@ -55,15 +71,9 @@ export type FsamState<BS = unknown> = SharpnessState<BS, { momentum: Params }>;
  * @example const opt = fsam(sgd({ learningRate: 0.05, momentum: 0.9 }), { rho: 0.1, sigma: 1, lambda: 0.6 });
  */
 export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions = {}): SharpnessAwareOptimizer<FsamState<BS>> {
-  checkKeys("fsam", options, ["rho", "sigma", "lambda", "adaptive", "eta", "adaptiveLeaves", "order", "nonFinite"]);
-  const { rho = 0.05, sigma = 1, lambda = 0.9, adaptive = false, eta = 0, adaptiveLeaves, order = "official" } = options;
+  const { rho, sigma, lambda, adaptive, eta, adaptiveLeaves, order } = resolveOptions(fsamDescriptor, options, ["adaptiveLeaves", "nonFinite"]) as Required<FsamOptions>;
   checkRho("fsam", rho);
-  checkNumber("fsam", "sigma", sigma, { lo: 0 });
-  checkNumber("fsam", "lambda", lambda, { lo: 0, hi: 1, hiOpen: true });
-  checkBoolean("fsam", "adaptive", adaptive);
-  checkNumber("fsam", "eta", eta, { lo: 0 });
   checkAdaptiveLeaves("fsam", adaptiveLeaves);
-  checkOneOf("fsam", "order", order, ["official", "paper"]);
 
   return makeSharpnessAware<BS, { momentum: Params }>(base, {
     name: "fsam",

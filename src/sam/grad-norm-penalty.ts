@@ -15,7 +15,7 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeNorm, treeScale } from "../engine/tree.js";
-import { checkKeys, checkNumber, checkOneOf } from "../optim/validate.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
@@ -30,15 +30,24 @@ export interface GradNormPenaltyOptions {
   r?: number;
 }
 
+/** The gradient-norm penalty's hyperparameters, declared once. */
+export const gradNormPenaltyDescriptor = {
+  name: "gnr",
+  fn: "gradNormPenalty",
+  label: "gradient-norm penalty",
+  paper: "000 \"missing ablation\"; 002 baselines",
+  params: {
+    lambda: { type: "number", default: 0.05, min: 0, symbol: "λ", doc: "λ, the weight of ‖∇L‖" },
+    method: { type: "enum", values: ["hvp", "finite-difference"], default: "hvp", doc: "exact Hessian-vector product, or the finite-difference form" },
+    r: { type: "number", default: 0.1, min: 0, minOpen: true, doc: "finite-difference radius r (needs λ ≤ r)" },
+  },
+} as const satisfies Descriptor;
+
 export type GradNormPenaltyState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
 /** @example const opt = gradNormPenalty(sgd({ learningRate: 0.1 }), { lambda: 0.05 }); */
 export function gradNormPenalty<BS>(base: GradientTransformation<BS>, options: GradNormPenaltyOptions = {}): SharpnessAwareOptimizer<GradNormPenaltyState<BS>> {
-  checkKeys("gradNormPenalty", options, ["lambda", "method", "r", "nonFinite"]);
-  const { lambda = 0.05, method = "hvp", r = 0.1 } = options;
-  checkNumber("gradNormPenalty", "lambda", lambda, { lo: 0 });
-  checkOneOf("gradNormPenalty", "method", method, ["hvp", "finite-difference"]);
-  checkNumber("gradNormPenalty", "r", r, { lo: 0, loOpen: true });
+  const { lambda, method, r } = resolveOptions(gradNormPenaltyDescriptor, options, ["nonFinite"]) as Required<GradNormPenaltyOptions>;
   if (method === "finite-difference" && lambda > r) throw new RangeError(`gradNormPenalty: lambda must be ≤ r for the finite-difference form (got lambda ${lambda}, r ${r})`);
   const a = lambda / r;
   return makeSharpnessAware<BS, Record<string, never>>(base, {

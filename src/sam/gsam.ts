@@ -14,7 +14,7 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeNorm } from "../engine/tree.js";
-import { checkKeys, checkNumber } from "../optim/validate.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
@@ -28,14 +28,24 @@ export interface GsamOptions {
   alpha?: number;
 }
 
+/** GSAM's hyperparameters, declared once. */
+export const gsamDescriptor = {
+  name: "gsam",
+  fn: "gsam",
+  label: "GSAM",
+  paper: "Zhuang et al., ICLR 2022 (juntang-zhuang/GSAM)",
+  params: {
+    rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    alpha: { type: "number", default: 0.4, min: 0, symbol: "α", doc: "α, the weight of the ascent along the orthogonal component" },
+  },
+} as const satisfies Descriptor;
+
 export type GsamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
 /** @example const opt = gsam(sgd({ learningRate: 0.1 }), { rho: 0.05, alpha: 0.4 }); */
 export function gsam<BS>(base: GradientTransformation<BS>, options: GsamOptions = {}): SharpnessAwareOptimizer<GsamState<BS>> {
-  checkKeys("gsam", options, ["rho", "alpha", "nonFinite"]);
-  const { rho = 0.05, alpha = 0.4 } = options;
+  const { rho, alpha } = resolveOptions(gsamDescriptor, options, ["nonFinite"]) as Required<GsamOptions>;
   checkRho("gsam", rho);
-  checkNumber("gsam", "alpha", alpha, { lo: 0 });
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "gsam",
     ...rhoPhases(rho),

@@ -19,7 +19,7 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeNorm } from "../engine/tree.js";
-import { checkKeys, checkNumber } from "../optim/validate.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
@@ -34,15 +34,24 @@ export interface LookSamOptions {
   alpha?: number;
 }
 
+/** LookSAM's hyperparameters, declared once. */
+export const lookSamDescriptor = {
+  name: "looksam",
+  fn: "lookSam",
+  label: "LookSAM",
+  paper: "Liu et al., CVPR 2022",
+  params: {
+    rho: { type: "number", default: 0.05, min: 0, symbol: "ρ", doc: "perturbation radius ρ (constant)" },
+    k: { type: "number", default: 5, min: 1, integer: true, doc: "a full SAM step every k steps" },
+    alpha: { type: "number", default: 0.7, min: 0, symbol: "α", doc: "α, the weight of the reused direction" },
+  },
+} as const satisfies Descriptor;
+
 export type LookSamState<BS = unknown> = SharpnessState<BS, { gv: Params }>;
 
 /** @example const opt = lookSam(sgd({ learningRate: 0.1 }), { rho: 0.05, k: 5, alpha: 0.7 }); */
 export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOptions = {}): SharpnessAwareOptimizer<LookSamState<BS>> {
-  checkKeys("lookSam", options, ["rho", "k", "alpha", "nonFinite"]);
-  const { rho = 0.05, k = 5, alpha = 0.7 } = options;
-  checkNumber("lookSam", "rho", rho, { lo: 0 });
-  checkNumber("lookSam", "k", k, { lo: 1, integer: true });
-  checkNumber("lookSam", "alpha", alpha, { lo: 0 });
+  const { rho, k, alpha } = resolveOptions(lookSamDescriptor, options, ["nonFinite"]) as Required<LookSamOptions>;
   const phaseOf = (phase: string) => {
     if (phase !== "full" && phase !== "reuse") throw new Error(`lookSam: step needs { phase: opt.phase(t) } ("full" or "reuse"; got ${JSON.stringify(phase)}); phasedStep passes it`);
     return phase;

@@ -14,7 +14,7 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeAdd, treeNorm, treeScale } from "../engine/tree.js";
-import { checkKeys, checkNumber } from "../optim/validate.js";
+import { checkHyper, resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
@@ -31,6 +31,19 @@ export interface MultiStepSamOptions {
 
 export type MultiStepSamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
+/** Multi-step SAM's hyperparameters, declared once. */
+export const multiStepSamDescriptor = {
+  name: "multistep-sam",
+  fn: "multiStepSam",
+  label: "multi-step SAM",
+  paper: "002 §3 Fig 4, App. D",
+  params: {
+    rho: { type: "number", default: 0.05, min: 0, symbol: "ρ", doc: "perturbation radius ρ (constant)" },
+    steps: { type: "number", default: 2, min: 1, integer: true, doc: "ascent steps k" },
+    alpha: { type: "number", default: null, min: 0, max: 1, minOpen: true, symbol: "α", doc: "ascent step as a fraction of ρ (null: 1/steps)" },
+  },
+} as const satisfies Descriptor;
+
 /** Π_ρ: scale `e` back onto the ρ-ball if outside. Consumes `e`. */
 export function projectToBall(e: Params, rho: number): Params {
   const scale = np.divide(rho, np.maximum(treeNorm(tree.ref(e)), rho));
@@ -39,12 +52,10 @@ export function projectToBall(e: Params, rho: number): Params {
 
 /** @example const opt = multiStepSam(sgd({ learningRate: 0.1 }), { rho: 0.05, steps: 3 }); */
 export function multiStepSam<BS>(base: GradientTransformation<BS>, options: MultiStepSamOptions = {}): SharpnessAwareOptimizer<MultiStepSamState<BS>> {
-  checkKeys("multiStepSam", options, ["rho", "steps", "alpha", "nonFinite"]);
-  const { rho = 0.05, steps = 2 } = options;
-  checkNumber("multiStepSam", "rho", rho, { lo: 0 });
-  checkNumber("multiStepSam", "steps", steps, { lo: 1, integer: true });
-  const alpha = options.alpha ?? 1 / steps;
-  checkNumber("multiStepSam", "alpha", alpha, { lo: 0, hi: 1, loOpen: true });
+  const o = resolveOptions(multiStepSamDescriptor, options, ["nonFinite"]);
+  const { rho, steps } = o as { rho: number; steps: number };
+  const alpha: number = o.alpha ?? 1 / steps;
+  checkHyper("multiStepSam", "alpha", multiStepSamDescriptor.params.alpha, alpha);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "multiStepSam",
     trivial: rho === 0,

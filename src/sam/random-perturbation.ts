@@ -13,7 +13,7 @@
 import "../engine/polyfills.js";
 import { numpy as np, random, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
-import { checkKeys, checkNumber } from "../optim/validate.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 
 export interface RandomPerturbationOptions {
@@ -25,14 +25,23 @@ export interface RandomPerturbationOptions {
   seed?: number;
 }
 
+/** Random perturbation's hyperparameters, declared once (the seed comes from the run). */
+export const randomPerturbationDescriptor = {
+  name: "random-perturbation",
+  fn: "randomPerturbation",
+  label: "random perturbation",
+  paper: "002 Fig 1",
+  params: {
+    sigma: { type: "number", default: 0.01, min: 0, symbol: "σ", doc: "σ of ε ~ N(0, σ² I)" },
+    seed: { type: "number", default: 0, min: 0, integer: true, fromRun: "seed", doc: "seed of the PRNG key kept in the state" },
+  },
+} as const satisfies Descriptor;
+
 export type RandomPerturbationState<BS = unknown> = SharpnessState<BS, { key: np.Array }>;
 
 /** @example const opt = randomPerturbation(sgd({ learningRate: 0.1 }), { sigma: 0.01, seed: 1 }); */
 export function randomPerturbation<BS>(base: GradientTransformation<BS>, options: RandomPerturbationOptions = {}): SharpnessAwareOptimizer<RandomPerturbationState<BS>> {
-  checkKeys("randomPerturbation", options, ["sigma", "seed", "nonFinite"]);
-  const { sigma = 0.01, seed = 0 } = options;
-  checkNumber("randomPerturbation", "sigma", sigma, { lo: 0 });
-  checkNumber("randomPerturbation", "seed", seed, { lo: 0, integer: true });
+  const { sigma, seed } = resolveOptions(randomPerturbationDescriptor, options, ["nonFinite"]) as Required<RandomPerturbationOptions>;
   return makeSharpnessAware<BS, { key: np.Array }>(base, {
     name: "randomPerturbation",
     trivial: false,

@@ -13,7 +13,7 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeSquaredNorm } from "../engine/tree.js";
-import { checkKeys } from "../optim/validate.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
@@ -27,6 +27,12 @@ export interface SamFullOptions {
 
 export type SamFullState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
+const projectedParams = { rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" } } as const;
+/** SAM-full's hyperparameters, declared once. */
+export const samFullDescriptor = { name: "sam-full", fn: "samFull", label: "SAM-full", paper: "003 §4.1", params: projectedParams } as const satisfies Descriptor;
+/** SAM-noise's hyperparameters, declared once. */
+export const samNoiseDescriptor = { name: "sam-noise", fn: "samNoise", label: "SAM-noise", paper: "003 §4.1", params: projectedParams } as const satisfies Descriptor;
+
 /** `[P g, g − P g]`, P the projection on `full`. Consumes `g` and `full`. */
 export function splitOnFull(g: Params, full: Params): [Params, Params] {
   const coef = treeDot(tree.ref(g), tree.ref(full)).div(treeSquaredNorm(tree.ref(full)).add(EPS));
@@ -38,8 +44,7 @@ export function splitOnFull(g: Params, full: Params): [Params, Params] {
 
 /** @internal The shared body of samFull and samNoise. */
 export function projectedSam<BS>(owner: "samFull" | "samNoise", base: GradientTransformation<BS>, options: SamFullOptions): SharpnessAwareOptimizer<SamFullState<BS>> {
-  checkKeys(owner, options, ["rho", "nonFinite"]);
-  const { rho = 0.05 } = options;
+  const { rho } = resolveOptions(owner === "samFull" ? samFullDescriptor : samNoiseDescriptor, options, ["nonFinite"]) as Required<SamFullOptions>;
   checkRho(owner, rho);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: owner,

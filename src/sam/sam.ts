@@ -21,7 +21,7 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeNorm, treeScale, type Scalar } from "../engine/tree.js";
-import { checkBoolean, checkKeys, checkNumber } from "../optim/validate.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { lpPerturbation } from "./lp-ball.js";
 import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
@@ -38,6 +38,20 @@ export interface SamOptions {
   /** m-sharpness sub-batch size (integer ≥ 1); the batch must be a multiple of it. Default: whole batch. */
   m?: number;
 }
+
+/** SAM's hyperparameters, declared once. */
+export const samDescriptor = {
+  name: "sam",
+  fn: "sam",
+  label: "SAM",
+  paper: "Foret et al., ICLR 2021 (davda54/sam); 002 §5.2, eq. 3-4",
+  params: {
+    rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    normalize: { type: "boolean", default: true, doc: "divide by ‖g‖ (false: ε = ρ g, 002 Fig 11)" },
+    p: { type: "number", default: 2, min: 1, minOpen: true, allowInfinity: true, doc: "the ball's norm: 2, any p > 1, or inf (ε = ρ sign g)" },
+    m: { type: "number", default: null, min: 1, integer: true, doc: "m-sharpness sub-batch size (null: the whole batch)" },
+  },
+} as const satisfies Descriptor;
 
 export type SamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
@@ -56,12 +70,8 @@ export function normalizedPerturbation(d: Params, rho: Scalar): Params {
  * const out = jit((p, s, b) => opt.step(loss, p, s, b))(params, state, batch);
  */
 export function sam<BS>(base: GradientTransformation<BS>, options: SamOptions = {}): SharpnessAwareOptimizer<SamState<BS>> {
-  checkKeys("sam", options, ["rho", "normalize", "p", "m", "nonFinite"]);
-  const { rho = 0.05, normalize = true, p = 2, m } = options;
+  const { rho, normalize, p, m } = resolveOptions(samDescriptor, options, ["nonFinite"]) as Required<SamOptions>;
   checkRho("sam", rho);
-  checkBoolean("sam", "normalize", normalize);
-  if (p !== Infinity) checkNumber("sam", "p", p, { lo: 1, loOpen: true });
-  if (m !== undefined) checkNumber("sam", "m", m, { lo: 1, integer: true });
   if (!normalize && p !== 2) throw new RangeError(`sam: normalize: false needs p = 2 (got p = ${p})`);
   return makeSharpnessAware<BS, Record<string, never>>(
     base,
@@ -77,7 +87,7 @@ export function sam<BS>(base: GradientTransformation<BS>, options: SamOptions = 
         return [normalizedPerturbation(g, r), extra];
       },
     },
-    m,
+    m ?? undefined,
     options.nonFinite,
   );
 }

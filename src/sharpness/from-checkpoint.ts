@@ -9,7 +9,7 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { Params } from "../engine/tree.js";
 import { CheckpointError, findLatest, readCheckpointMeta, readCheckpointTrees } from "../train/checkpoint.js";
-import { configFromJson, validateConfig, type TrainConfig } from "../train/config.js";
+import { fillSpec, type RunSpec } from "../train/spec.js";
 import { buildModel } from "../train/build.js";
 import { loadFashionMnist } from "../data/fashion-mnist.js";
 import { loadMnist } from "../data/mnist.js";
@@ -23,7 +23,7 @@ export type Batch = { x: np.Array; y: np.Array };
 
 export type LoadedRun = {
   dir: string;
-  config: TrainConfig;
+  spec: RunSpec;
   model: Model<any, any>;
   params: Params;
   modelState: Params;
@@ -47,12 +47,12 @@ export function resolveCheckpoint(dir: string): string {
 /** Load model, weights and data of a run; `data` may be passed to avoid reloading. */
 export function loadRun(dir: string, data?: ImageDataset): LoadedRun {
   const ck = resolveCheckpoint(dir);
-  const config = validateConfig(configFromJson(readCheckpointMeta(ck).config));
-  const full = data ?? (config.dataset === "mnist" ? loadMnist() : loadFashionMnist());
-  const ds = subsetTrain(full, config.trainSize, config.seed);
-  const noise = symmetricLabelNoise(ds.trainY, config.labelNoise, ds.numClasses, config.seed);
-  const model = buildModel(config, ds.inputDim, ds.numClasses);
-  const fresh = model.init(config.seed);
+  const spec = fillSpec(readCheckpointMeta(ck).spec);
+  const full = data ?? (spec.data.name === "mnist" ? loadMnist() : loadFashionMnist());
+  const ds = subsetTrain(full, spec.data.trainSize, spec.seed);
+  const noise = symmetricLabelNoise(ds.trainY, spec.data.labelNoise, ds.numClasses, spec.seed);
+  const model = buildModel(spec.model, ds.inputDim, ds.numClasses);
+  const fresh = model.init(spec.seed);
   const trees = readCheckpointTrees(ck, { params: fresh.params, model_state: fresh.state }, { weightsOnly: true });
   const modelState = trees.model_state;
   const logits = (p: any, x: np.Array) => {
@@ -62,7 +62,7 @@ export function loadRun(dir: string, data?: ImageDataset): LoadedRun {
   };
   return {
     dir: ck,
-    config,
+    spec,
     model,
     params: trees.params,
     modelState,

@@ -8,7 +8,7 @@
  *                          optimizer's (momentum, Adam moments, count), the sharpness-aware
  *                          state (F-SAM's EMA, LookSAM's g_v, PRNG keys, step count, skipped
  *                          steps) — and "full_grad.<leaf path>" for SAM-full/SAM-noise
- *   trainer.json           { format, step, config, position (epoch, step in epoch, global step,
+ *   trainer.json           { format, step, spec, key, position (epoch, step in epoch, global step,
  *                          partial epoch loss), history, host RNG state, elapsed seconds }
  *
  * Leaf paths are the dotted paths of jax-js's flatten order (e.g. "base.mu.layers.0.w").
@@ -25,7 +25,9 @@ import { numpy as np, tree } from "@jax-js/jax";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type TensorData } from "../engine/safetensors.js";
 import { leafPaths, type Params } from "../engine/tree.js";
 
-export const CHECKPOINT_FORMAT = "sharpness-aware-checkpoint/1";
+export const CHECKPOINT_FORMAT = "sharpness-aware-checkpoint/2";
+/** Checkpoints of version 0.1 (a flat config instead of a run spec). */
+const OLD_FORMATS = ["sharpness-aware-checkpoint/1"];
 
 /** A checkpoint that is missing, corrupted, or does not match the model/optimizer. */
 export class CheckpointError extends Error {
@@ -141,6 +143,7 @@ export function readCheckpointMeta(dir: string): Record<string, any> {
   } catch {
     throw new CheckpointError(`checkpoint: ${file} is corrupted (not JSON)`);
   }
+  if (OLD_FORMATS.includes(meta.format)) throw new CheckpointError(`checkpoint ${dir} is in the old format ${meta.format} (a flat config, before run specs); this version reads ${CHECKPOINT_FORMAT}: retrain the run`);
   if (meta.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`checkpoint: ${file} has format ${JSON.stringify(meta.format)}, expected ${CHECKPOINT_FORMAT}`);
   return meta;
 }

@@ -31,12 +31,12 @@ import { classificationLoss, crossEntropy } from "../models/loss.js";
 import { disposeDeviceSet, epochBatches, evalBatches, take, upload, type DeviceSet } from "../data/batches.js";
 import { subsetTrain, symmetricLabelNoise } from "../data/prepare.js";
 import type { ImageDataset } from "../data/types.js";
-import { buildModel, buildOptimizer } from "./build.js";
+import { buildModel } from "./build.js";
 import { NonFiniteError, phasedStep } from "../sam/core.js";
 import { CheckpointError, readCheckpointMeta, readCheckpointTrees, writeCheckpoint } from "./checkpoint.js";
 import { treeSelect, type Params } from "../engine/tree.js";
 import { permutation, rng } from "../engine/prng.js";
-import { configFromJson, validateConfig, type TrainConfig } from "./config.js";
+import { buildOptimizer, fillSpec, runKey, type RunSpec } from "./spec.js";
 
 export type EpochRecord = {
   epoch: number;
@@ -59,7 +59,9 @@ export type EpochRecord = {
 };
 
 export type TrainResult = {
-  config: TrainConfig;
+  /** The filled run spec and its key. */
+  spec: RunSpec;
+  key: string;
   history: EpochRecord[];
   /** Steps per epoch (full batches). */
   stepsPerEpoch: number;
@@ -92,7 +94,7 @@ export interface TrainHooks {
   checkpointDir?: string;
   /** Steps between checkpoints (default: only at the end and on a stop). */
   checkpointEvery?: number;
-  /** Continue from this checkpoint directory (its config must equal `config`). */
+  /** Continue from this checkpoint directory (its spec must be this run's: same key). */
   resumeFrom?: string;
   /** Polled after every step; true stops the run after writing a checkpoint. */
   shouldStop?: () => boolean;
@@ -115,22 +117,27 @@ const yieldToEventLoop: () => Promise<void> =
   typeof setImmediate === "function" ? () => new Promise((r) => setImmediate(r)) : () => new Promise((r) => setTimeout(r, 0));
 
 /**
- * Train one configuration on a loaded data set.
+ * Train one run on a loaded data set. `spec` is a run spec (train/spec.ts); missing fields
+ * take their defaults. Does not consume anything; returns the history and the filled spec.
  *
  * @example
- * const ds = loadFashionMnist();
- * const result = await train({ ...DEFAULTS, optimizer: "sam", epochs: 3 }, ds);
+ * const ds = loadMnist();
+ * const result = await train({ data: { name: "mnist", trainSize: 1000 }, epochs: 3,
+ *   optimizer: { name: "sam", rho: 0.05, base: { name: "sgd", lr: 0.1, momentum: 0.9 } } }, ds);
  */
-export async function train(config: TrainConfig, full: ImageDataset, hooks: TrainHooks = {}): Promise<TrainResult> {
-  validateConfig(config);
+export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const c = fillSpec(spec);
+  const key = runKey(c);
   const t0 = performance.now();
-  const c = config;
-  const ds = subsetTrain(full, c.trainSize, c.seed);
-  const noise = symmetricLabelNoise(ds.trainY, c.labelNoise, ds.numClasses, c.seed);
-  const model = buildModel(c, ds.inputDim, ds.numClasses);
+  const ds = subsetTrain(full, c.data.trainSize, c.seed);
+  const noise = symmetricLabelNoise(ds.trainY, c.data.labelNoise, ds.numClasses, c.seed);
+  const model = buildModel(c.model, ds.inputDim, ds.numClasses);
   const trainN = noise.given.length;
   const stepsPerEpoch = Math.floor(trainN / c.batchSize);
-  const opt = buildOptimizer(c, { stepsPerEpoch, totalSteps: stepsPerEpoch * c.epochs });
+  const opt = buildOptimizer(c, { stepsPerEpoch, totalSteps: stepsPerEpoch * c.epochs, seed: c.seed });
+  const ascentBatch = (c.optimizer.ascentBatch as string | undefined) ?? "same";
+  const fullGradEvery = (c.optimizer.fullGradEvery as number | undefined) ?? 1;
+  const fullGradSize = (c.optimizer.fullGradSize as number | undefined) ?? 0;
   const loss = classificationLoss(model);
 
   // Position: the next step to take. Resuming replaces it and the trees.
@@ -150,7 +157,7 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
   let lastCheckpoint: string | null = null;
   if (hooks.resumeFrom) {
     const meta = readCheckpointMeta(hooks.resumeFrom);
-    if (JSON.stringify(configFromJson(meta.config)) !== JSON.stringify(c)) throw new CheckpointError(`checkpoint ${hooks.resumeFrom} was written for another configuration; resume with its own (trainer.json "config")`);
+    if (meta.key !== key) throw new CheckpointError(`checkpoint ${hooks.resumeFrom} was written for another run (key ${meta.key}, this run ${key}); resume with its own spec (trainer.json "spec")`);
     const templates: Record<string, Params | undefined> = { params, model_state: modelState, optimizer: optState };
     if (meta.hasFullGrad) templates.full_grad = params ? tree.map((x: np.Array) => np.zerosLike(x), tree.ref(params)) : undefined;
     const trees = readCheckpointTrees(hooks.resumeFrom, templates);
@@ -175,7 +182,7 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
     tree.dispose([ms, x, y]);
     return tree.map((v: np.Array) => v.mul(n), g);
   });
-  const fullIdx = opt.needsFullGrad ? permutation(rng(c.seed, 4), trainN).slice(0, Math.min(c.fullGradSize, trainN)) : null;
+  const fullIdx = opt.needsFullGrad ? permutation(rng(c.seed, 4), trainN).slice(0, Math.min(fullGradSize, trainN)) : null;
   async function refreshFullGrad(): Promise<void> {
     if (fullGrad) tree.dispose(fullGrad);
     let acc: Params | null = null;
@@ -215,7 +222,8 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
       weights: { params, model_state: modelState },
       state: { optimizer: optState, full_grad: fullGrad ?? undefined },
       meta: {
-        config: c,
+        spec: c,
+        key,
         position: { epoch, stepInEpoch, t, lossSum, skippedInEpoch, skippedTotal },
         history,
         ascentRngState: ascentRng.getState(),
@@ -237,14 +245,14 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
       for (let s = first; s < batches.length; s++) {
         const b = take(trainSet, batches[s]);
         const inputs: { ascentBatch?: unknown; fullGrad?: Params } = {};
-        if (c.ascentBatch !== "same") {
+        if (ascentBatch !== "same") {
           const prevIdx = s > 0 ? batches[s - 1] : epoch > 1 ? epochBatches(trainSet.n, c.batchSize, c.seed, epoch - 1).at(-1)! : batches[s];
-          const idx = c.ascentBatch === "previous" ? prevIdx : permutation(ascentRng, trainSet.n).subarray(0, c.batchSize);
+          const idx = ascentBatch === "previous" ? prevIdx : permutation(ascentRng, trainSet.n).subarray(0, c.batchSize);
           const a = take(trainSet, idx);
           inputs.ascentBatch = { x: a.x, y: a.y, state: tree.ref(modelState) };
         }
         if (fullIdx) {
-          if (t % c.fullGradEvery === 0 || !fullGrad) await refreshFullGrad();
+          if (t % fullGradEvery === 0 || !fullGrad) await refreshFullGrad();
           inputs.fullGrad = tree.ref(fullGrad!);
         }
         const prevModelState = tree.ref(modelState);
@@ -336,7 +344,8 @@ export async function train(config: TrainConfig, full: ImageDataset, hooks: Trai
     chunkGrad.dispose();
   }
   return {
-    config: c,
+    spec: c,
+    key,
     history,
     stepsPerEpoch,
     noisyCount: noise.count,

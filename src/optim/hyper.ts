@@ -1,0 +1,104 @@
+/**
+ * Hyperparameter descriptors: each algorithm declares its hyperparameters once — type, default,
+ * allowed range, one-line doc — as plain data next to its factory. The factory validates its
+ * options with it (`resolveOptions`), and the run registry (train/registry.ts) derives CLI
+ * flags, spec validation, sweep overrides, labels and the README table check from the same
+ * objects. Browser-safe: no `node:` imports.
+ *
+ * Messages keep one shape everywhere: `<owner>: <name> must be <allowed> (got <value>)`, where
+ * `<allowed>` comes from `allowedText` (e.g. "a finite number in [0, 1)").
+ */
+import { checkKeys, checkNumber } from "./validate.js";
+
+type Common = {
+  /** One line, shown in --help and the docs. */
+  doc: string;
+  /** Name in run specs and CLI flags when it differs from the library option (learningRate → lr). */
+  spec?: string;
+  /** Symbol used in labels ("ρ"); hyperparameters with one are shown in run labels. */
+  symbol?: string;
+  /** Filled from the run (e.g. "seed"), not part of the optimizer's spec. */
+  fromRun?: "seed";
+};
+
+export type NumberHyper = Common & {
+  type: "number";
+  /** Default; `null` = "not set" (the factory documents what that means); absent = required. */
+  default?: number | null;
+  min?: number;
+  max?: number;
+  minOpen?: boolean;
+  maxOpen?: boolean;
+  integer?: boolean;
+  /** Infinity is allowed (written "inf" in specs and flags). */
+  allowInfinity?: boolean;
+  /** The library also takes a schedule here (checked by the factory, not by the descriptor). */
+  schedule?: boolean;
+  /** Sweeps sample it log-uniformly by default. */
+  log?: boolean;
+};
+export type BooleanHyper = Common & { type: "boolean"; default: boolean };
+export type EnumHyper = Common & { type: "enum"; values: readonly string[]; default: string };
+export type Hyper = NumberHyper | BooleanHyper | EnumHyper;
+
+/** An algorithm's (or a component's) hyperparameters, declared once. */
+export type Descriptor = {
+  /** Name in specs and on the CLI ("sam", "multistep-sam"). */
+  name: string;
+  /** The library export, used as the owner in error messages ("multiStepSam"). */
+  fn: string;
+  /** Human name in labels ("SAM"). */
+  label: string;
+  /** Where the rule comes from. */
+  paper: string;
+  params: Record<string, Hyper>;
+};
+
+/** What a value must be, in words: "a finite number ≥ 0", "an integer in [1, 10]", "one of …". */
+export function allowedText(h: Hyper): string {
+  if (h.type === "boolean") return "true or false";
+  if (h.type === "enum") return `one of ${h.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  const kind = h.integer ? "an integer" : "a finite number";
+  const lo = h.min ?? -Infinity;
+  const hi = h.max ?? Infinity;
+  let range = "";
+  if (lo > -Infinity && hi < Infinity) range = ` in ${h.minOpen ? "(" : "["}${lo}, ${hi}${h.maxOpen ? ")" : "]"}`;
+  else if (lo > -Infinity) range = ` ${h.minOpen ? ">" : "≥"} ${lo}`;
+  else if (hi < Infinity) range = ` ${h.maxOpen ? "<" : "≤"} ${hi}`;
+  return kind + range + (h.allowInfinity ? " (or Infinity)" : "");
+}
+
+function show(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : typeof v === "function" ? "a function" : String(v);
+}
+
+/** Throws `RangeError("<owner>: <name> must be … (got …)")` unless `v` fits `h`. */
+export function checkHyper(owner: string, name: string, h: Hyper, v: unknown): void {
+  if (h.type === "number") {
+    checkNumber(owner, name, v, { lo: h.min, hi: h.max, loOpen: h.minOpen, hiOpen: h.maxOpen, integer: h.integer, allowInfinity: h.allowInfinity });
+    return;
+  }
+  const ok = h.type === "boolean" ? typeof v === "boolean" : h.values.includes(v as string);
+  if (!ok) throw new RangeError(`${owner}: ${name} must be ${allowedText(h)} (got ${show(v)})`);
+}
+
+/**
+ * A factory's options with the descriptor's defaults filled in, every value checked, and unknown
+ * keys rejected. `extraKeys` are options the descriptor does not cover (nonFinite, functions).
+ * A schedule (a non-number where `schedule` is set) and `null` are passed through unchecked.
+ *
+ * @example const { rho, eta } = resolveOptions(asamDescriptor, options, ["nonFinite", "adaptiveLeaves"]);
+ */
+export function resolveOptions(d: Descriptor, options: object | undefined, extraKeys: readonly string[] = []): Record<string, any> {
+  checkKeys(d.fn, options, [...Object.keys(d.params), ...extraKeys]);
+  const given = (options ?? {}) as Record<string, unknown>;
+  const out: Record<string, any> = { ...given };
+  for (const [name, h] of Object.entries(d.params)) {
+    const v = given[name] === undefined ? h.default : given[name];
+    out[name] = v;
+    if (v === undefined || v === null) continue;
+    if (h.type === "number" && h.schedule && typeof v !== "number") continue;
+    checkHyper(d.fn, name, h, v);
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+/**
+ * Running a list of run specs on this machine: keys with a valid result are skipped, the rest
+ * run on a `RunPool` of `jobs` processes. A crashed run (its process died) is retried up to
+ * `retries` times; a run that throws is recorded as failed (`failed.json`) and skipped by later
+ * sweeps unless `retryFailed`. `stop()` (SIGINT in the CLI) checkpoints the runs in progress;
+ * the next sweep over the same directory resumes them. Node-only.
+ */
+import { availableParallelism } from "node:os";
+import { fillSpec, runKey, specLabel, type RunSpec } from "../train/spec.js";
+import type { RunResult } from "../train/result.js";
+import { RunPool, type SlotProgress } from "./pool.js";
+import { readFailure, readValidResult, writeFailure, type FailureRecord } from "./store.js";
+
+export type PlannedRun = { key: string; spec: RunSpec; label: string };
+
+/** Fill, key and de-duplicate specs (first occurrence kept, order preserved). */
+export function planRuns(specs: unknown[]): PlannedRun[] {
+  const seen = new Set<string>();
+  const out: PlannedRun[] = [];
+  for (const s of specs) {
+    const spec = fillSpec(s);
+    const key = runKey(spec);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ key, spec, label: specLabel(spec) });
+  }
+  return out;
+}
+
+export type SweepEvent =
+  | { type: "start"; total: number; skipped: number; failedBefore: number; pending: number; jobs: number }
+  | { type: "run-start"; run: PlannedRun; slot: number; attempt: number }
+  | { type: "progress"; run: PlannedRun; slot: number; p: SlotProgress }
+  | { type: "run-end"; run: PlannedRun; slot: number; result: RunResult }
+  | { type: "run-failed"; run: PlannedRun; slot: number; error: string; retrying: boolean };
+
+export type SweepOptions = {
+  /** Processes at once (default: one per core). */
+  jobs?: number;
+  /** Retries of a run whose process died (default 2). */
+  retries?: number;
+  /** Rerun runs recorded as failed. */
+  retryFailed?: boolean;
+  onEvent?: (e: SweepEvent) => void;
+  /** Environment for the run processes. */
+  env?: Record<string, string>;
+};
+
+export type SweepOutcome = { executed: number; skipped: number; failed: FailureRecord[]; interrupted: boolean; results: RunResult[] };
+
+export type SweepHandle = { done: Promise<SweepOutcome>; stop: () => Promise<void>; pool: RunPool };
+
+export const defaultJobs = () => Math.max(1, availableParallelism());
+
+/**
+ * Start running `runs` into `dir`. Returns at once; `done` resolves when every run finished,
+ * failed or was stopped.
+ */
+export function runLocal(runs: PlannedRun[], dir: string, opts: SweepOptions = {}): SweepHandle {
+  const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, runs.length)));
+  const retries = opts.retries ?? 2;
+  const emit = opts.onEvent ?? (() => {});
+  const byKey = new Map(runs.map((r) => [r.key, r]));
+  const slotOf = new Map<string, number>();
+  const pool = new RunPool({ size: jobs, env: opts.env, onProgress: (slot, key, p) => emit({ type: "progress", run: byKey.get(key)!, slot, p }) });
+  const results: RunResult[] = [];
+  const failed: FailureRecord[] = [];
+  let skipped = 0;
+  let failedBefore = 0;
+  const pending: PlannedRun[] = [];
+  for (const r of runs) {
+    const done = readValidResult(dir, r.key);
+    if (done) {
+      skipped++;
+      results.push(done);
+      continue;
+    }
+    const f = readFailure(dir, r.key);
+    if (f && !opts.retryFailed) {
+      failedBefore++;
+      failed.push(f);
+      continue;
+    }
+    pending.push(r);
+  }
+  let stopped = false;
+  let executed = 0;
+  const freeSlots = Array.from({ length: jobs }, (_, i) => jobs - 1 - i);
+
+  async function worker(): Promise<void> {
+    for (;;) {
+      const r = pending.shift();
+      if (!r || stopped) return;
+      let attempt = 0;
+      for (;;) {
+        attempt++;
+        const slot = freeSlots.pop() ?? 0;
+        slotOf.set(r.key, slot);
+        emit({ type: "run-start", run: r, slot, attempt });
+        const o = await pool.run(r.spec, dir, r.key);
+        freeSlots.push(slot);
+        if (o.status === "done") {
+          executed++;
+          results.push(o.result);
+          emit({ type: "run-end", run: r, slot, result: o.result });
+          break;
+        }
+        if (o.status === "stopped") return;
+        const retry = o.status === "crashed" && attempt <= retries && !stopped;
+        emit({ type: "run-failed", run: r, slot, error: o.message, retrying: retry });
+        if (retry) continue;
+        const rec: FailureRecord = { key: r.key, error: o.message, attempts: attempt, at: new Date().toISOString(), spec: r.spec };
+        writeFailure(dir, rec);
+        failed.push(rec);
+        break;
+      }
+    }
+  }
+
+  emit({ type: "start", total: runs.length, skipped, failedBefore, pending: pending.length, jobs });
+  const done = (async (): Promise<SweepOutcome> => {
+    try {
+      await Promise.all(Array.from({ length: jobs }, worker));
+    } finally {
+      await pool.close();
+    }
+    // Results in the order of `runs`, however they completed.
+    const order = new Map(runs.map((r, i) => [r.key, i]));
+    results.sort((a, b) => order.get(a.key)! - order.get(b.key)!);
+    return { executed, skipped, failed, interrupted: stopped, results };
+  })();
+  return {
+    done,
+    pool,
+    stop: async () => {
+      stopped = true;
+      pending.length = 0;
+      await pool.stop();
+    },
+  };
+}

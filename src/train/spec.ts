@@ -1,0 +1,212 @@
+/**
+ * Run specs: a run is a plain JSON document holding only what affects it —
+ *
+ *   { "data": { "name": "fashion-mnist", "trainSize": 5000, "labelNoise": 0.6 },
+ *     "model": { "name": "mlp", "hidden": 256, "batchNorm": false },
+ *     "optimizer": { "name": "sam", "rho": 0.1, …,
+ *                    "base": { "name": "sgd", "lr": 0.05, "momentum": 0.9, "weightDecay": 0, … } },
+ *     "epochs": 30, "batchSize": 128, "seed": 0 }
+ *
+ * `fillSpec` checks every field against the registry (one-line `SpecError` naming the field's
+ * path and what is allowed) and fills the defaults; the run's key is the SHA-256 of the filled
+ * spec's canonical JSON (sorted keys), so key order and spelled-out defaults do not change it.
+ * No paths, times or devices are part of a spec. Infinity (sam's p) is written "inf".
+ *
+ * Browser-safe (no `node:` imports).
+ */
+import { allowedText, type Hyper } from "../optim/hyper.js";
+import { ALGORITHMS, BASES, DATASETS, MODELS, RUN_PARAMS, baseLearningRate, type BuildContext, type Params } from "./registry.js";
+import { sha256Hex } from "./sha256.js";
+import type { GradientTransformation } from "../optim/types.js";
+import type { SharpnessAwareOptimizer } from "../sam/core.js";
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+
+export type BaseSpec = { name: string; lr: number; [k: string]: JsonValue };
+export type OptimizerSpec = { name: string; base: BaseSpec; [k: string]: JsonValue };
+export type DataSpec = { name: string; trainSize: number; labelNoise: number };
+export type ModelSpec = { name: string; batchNorm: boolean; [k: string]: JsonValue };
+
+/** A filled, validated run spec. */
+export type RunSpec = {
+  data: DataSpec;
+  model: ModelSpec;
+  optimizer: OptimizerSpec;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+};
+
+/** A spec field that is missing, unknown or out of range; `path` is the dotted field. */
+export class SpecError extends Error {
+  override name = "SpecError";
+  constructor(
+    message: string,
+    readonly path: string = "",
+  ) {
+    super(message);
+  }
+}
+
+const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const join = (path: string, k: string) => (path ? `${path}.${k}` : k);
+
+/** "inf"/"infinity"/Infinity → "inf" where a hyperparameter allows it; anything else as given. */
+function normalizeInfinity(h: Hyper, v: unknown): unknown {
+  if (h.type !== "number" || !h.allowInfinity) return v;
+  if (v === Infinity || (typeof v === "string" && /^inf(inity)?$/i.test(v))) return "inf";
+  return v;
+}
+
+/** One field's value checked against its hyperparameter; returns the value to store. */
+export function checkField(path: string, h: Hyper, given: unknown): JsonValue {
+  const v = normalizeInfinity(h, given === undefined ? h.default : given);
+  if (v === undefined) throw new SpecError(`${path} is required (${h.doc}: ${allowedText(h)})`, path);
+  if (v === null && h.type === "number" && h.default === null) return null;
+  if (v === "inf" && h.type === "number" && h.allowInfinity) return "inf";
+  let ok: boolean;
+  if (h.type === "number") {
+    ok = typeof v === "number" && Number.isFinite(v) && (!h.integer || Number.isInteger(v));
+    if (ok) {
+      const x = v as number;
+      if (h.min !== undefined) ok &&= h.minOpen ? x > h.min : x >= h.min;
+      if (h.max !== undefined) ok &&= h.maxOpen ? x < h.max : x <= h.max;
+    }
+  } else if (h.type === "boolean") ok = typeof v === "boolean";
+  else ok = h.values.includes(v as string);
+  if (!ok) throw new SpecError(`${path} must be ${allowedText(h)} (got ${show(v)})`, path);
+  return v as JsonValue;
+}
+
+/** A component object: `name` from `entries`, each param checked and filled, unknown keys refused. */
+function fillComponent(path: string, kind: string, entries: Record<string, { params: Params }>, given: unknown, fallback: string, nested: string[] = []): Record<string, JsonValue> {
+  if (given === undefined) given = {};
+  if (!isObject(given)) throw new SpecError(`${path} must be an object (got ${show(given)})`, path);
+  const name = given.name ?? fallback;
+  if (typeof name !== "string" || !(name in entries)) throw new SpecError(`${join(path, "name")} must be one of ${Object.keys(entries).join(", ")} (got ${show(name)})`, join(path, "name"));
+  const params = entries[name].params;
+  for (const k of Object.keys(given)) {
+    if (k === "name" || nested.includes(k) || k in params) continue;
+    const known = Object.keys(params);
+    throw new SpecError(`${join(path, k)}: ${JSON.stringify(k)} is not a hyperparameter of ${kind} ${name} (${known.length ? `it takes ${known.join(", ")}` : "it takes none"})`, join(path, k));
+  }
+  const out: Record<string, JsonValue> = { name };
+  for (const [k, h] of Object.entries(params)) out[k] = checkField(join(path, k), h, given[k]);
+  return out;
+}
+
+const TOP = ["data", "model", "optimizer", "epochs", "batchSize", "seed"];
+
+/** Entries by spec section, for code that walks a spec generically (flags, docs). */
+export const SECTIONS = { data: DATASETS, model: MODELS, optimizer: ALGORITHMS, base: BASES } as const;
+
+/**
+ * Check `input` and fill every default. Throws `SpecError` naming the first bad field.
+ *
+ * @example fillSpec({ optimizer: { name: "sam", rho: 0.1, base: { name: "sgd", lr: 0.05 } } })
+ */
+export function fillSpec(input: unknown): RunSpec {
+  if (!isObject(input)) throw new SpecError(`a run spec must be a JSON object (got ${show(input)})`);
+  for (const k of Object.keys(input)) if (!TOP.includes(k)) throw new SpecError(`${k}: unknown field of a run spec (fields: ${TOP.join(", ")})`, k);
+  const data = fillComponent("data", "data set", DATASETS, input.data, "fashion-mnist") as DataSpec;
+  const model = fillComponent("model", "model", MODELS, input.model, "mlp") as ModelSpec;
+  const opt = fillComponent("optimizer", "optimizer", ALGORITHMS, input.optimizer, "sam", ["base"]);
+  opt.base = fillComponent("optimizer.base", "base optimizer", BASES, (input.optimizer as Record<string, unknown> | undefined)?.base, "sgd");
+  const spec: RunSpec = { data, model, optimizer: opt as OptimizerSpec, epochs: 0, batchSize: 0, seed: 0 };
+  for (const [k, h] of Object.entries(RUN_PARAMS)) (spec as Record<string, unknown>)[k] = checkField(k, h, input[k]);
+  crossChecks(spec);
+  return spec;
+}
+
+function crossChecks(s: RunSpec): void {
+  const o = s.optimizer;
+  if (s.batchSize > s.data.trainSize) throw new SpecError(`batchSize ${s.batchSize} is larger than data.trainSize ${s.data.trainSize}`, "batchSize");
+  if (typeof o.m === "number") {
+    if (s.batchSize % o.m !== 0) throw new SpecError(`optimizer.m must divide batchSize ${s.batchSize} (got ${o.m})`, "optimizer.m");
+    if (o.ascentBatch !== "same") throw new SpecError(`optimizer.m cannot be combined with optimizer.ascentBatch ${JSON.stringify(o.ascentBatch)}`, "optimizer.m");
+    // m-SAM splits every batch leaf, and the trainer carries BatchNorm statistics in the batch.
+    if (s.model.batchNorm) throw new SpecError("optimizer.m cannot be combined with model.batchNorm (m-SAM splits every batch leaf, BatchNorm statistics included)", "optimizer.m");
+  }
+  // What only the library knows (nesterov without momentum, λ ≤ r, …): build it and report.
+  try {
+    buildOptimizer(s, { stepsPerEpoch: 1, totalSteps: 1, seed: s.seed });
+  } catch (e) {
+    if (e instanceof RangeError) throw new SpecError(e.message, "optimizer");
+    throw e;
+  }
+}
+
+/** The base optimizer a (filled) spec describes. */
+export function buildBase(s: RunSpec, ctx: BuildContext): GradientTransformation<any> {
+  return BASES[s.optimizer.base.name].create(s.optimizer.base, ctx);
+}
+
+/** The optimizer a (filled) spec describes, for a run of `ctx.totalSteps` steps. */
+export function buildOptimizer(s: RunSpec, ctx: BuildContext): SharpnessAwareOptimizer<any> {
+  const o: Record<string, unknown> = { ...s.optimizer };
+  if (o.p === "inf") o.p = Infinity;
+  const b = s.optimizer.base;
+  return ALGORITHMS[s.optimizer.name].create(o, buildBase(s, ctx), { ...ctx, lr: baseLearningRate(b, ctx), lr0: b.lr });
+}
+
+/** JSON with object keys sorted at every level: the form that is hashed. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(",")}}`;
+  if (typeof v === "number" && !Number.isFinite(v)) throw new SpecError(`cannot hash the non-finite number ${v}`);
+  return JSON.stringify(v);
+}
+
+/** The run's key: the first 16 hex digits of SHA-256 of the filled spec's canonical JSON. */
+export function runKey(spec: unknown): string {
+  return sha256Hex(canonicalJson(fillSpec(spec))).slice(0, 16);
+}
+
+const num = (v: JsonValue) => (typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v));
+
+/**
+ * A human label for the optimizer of a run: its name, ρ, and every other hyperparameter that
+ * differs from its default ("SAM ρ=0.1", "F-SAM ρ=0.1 λ=0.6"). The plain optimizer is named
+ * after its base ("SGD", "Adam").
+ */
+export function specLabel(s: RunSpec): string {
+  const entry = ALGORITHMS[s.optimizer.name];
+  const head = s.optimizer.name === "sgd" ? BASES[s.optimizer.base.name].label : entry.label;
+  const parts: string[] = [];
+  for (const [k, h] of Object.entries(entry.params)) {
+    const v = s.optimizer[k];
+    if (k !== "rho" && v === h.default) continue;
+    parts.push(`${h.symbol ?? k}=${num(v)}`);
+  }
+  return [head, ...parts].join(" ");
+}
+
+/** The value at a dotted path ("optimizer.rho"), or undefined. */
+export function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const k of path.split(".")) {
+    if (!isObject(cur)) return undefined;
+    cur = cur[k];
+  }
+  return cur;
+}
+
+/**
+ * A copy of `obj` with `value` at the dotted `path` (objects on the way are created). Replacing
+ * the whole `optimizer` with an object that has no `base` keeps the current base.
+ */
+export function setPath<T>(obj: T, path: string, value: unknown): T {
+  const out = structuredClone(obj) as Record<string, unknown>;
+  const keys = path.split(".");
+  let cur = out;
+  for (const k of keys.slice(0, -1)) {
+    if (!isObject(cur[k])) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  const last = keys[keys.length - 1];
+  let v = structuredClone(value);
+  if (path === "optimizer" && isObject(v) && v.base === undefined && isObject(cur.optimizer)) v = { ...v, base: (cur.optimizer as Record<string, unknown>).base };
+  cur[last] = v;
+  return out as T;
+}
