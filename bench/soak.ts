@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { initEngine } from "../src/index.js";
 import { loadMnist } from "../src/data/mnist.js";
 import { train } from "../src/train/trainer.js";
-import { DEFAULTS } from "../src/train/config.js";
 import { trackBuffers } from "../test/helpers.js";
 
 const STEPS = Number(process.env.SOAK_STEPS ?? 20000);
@@ -19,7 +18,13 @@ await initEngine("wasm");
 const live = await trackBuffers();
 const data = loadMnist();
 const perEpoch = 100;
-const config = { ...DEFAULTS, dataset: "mnist" as const, optimizer: "fsam" as const, hidden: 128, batchSize: 128, trainSize: perEpoch * 128, epochs: Math.ceil(STEPS / perEpoch), labelNoise: 0.2 };
+const config = {
+  data: { name: "mnist", trainSize: perEpoch * 128, labelNoise: 0.2 },
+  model: { name: "mlp", hidden: 128 },
+  optimizer: { name: "fsam", rho: 0.05, lambda: 0.6, base: { name: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 5e-4 } },
+  epochs: Math.ceil(STEPS / perEpoch),
+  batchSize: 128,
+};
 const mb = (x: number) => Math.round((x / 2 ** 20) * 10) / 10;
 const rows: { step: number; rssMB: number; heapMB: number; liveBuffers: number; seconds: number }[] = [];
 const t0 = performance.now();

@@ -8,7 +8,7 @@
  * Messages keep one shape everywhere: `<owner>: <name> must be <allowed> (got <value>)`, where
  * `<allowed>` comes from `allowedText` (e.g. "a finite number in [0, 1)").
  */
-import { checkKeys, checkNumber } from "./validate.js";
+import { checkKeys } from "./validate.js";
 
 type Common = {
   /** One line, shown in --help and the docs. */
@@ -74,11 +74,12 @@ function show(v: unknown): string {
 
 /** Throws `RangeError("<owner>: <name> must be … (got …)")` unless `v` fits `h`. */
 export function checkHyper(owner: string, name: string, h: Hyper, v: unknown): void {
+  let ok: boolean;
   if (h.type === "number") {
-    checkNumber(owner, name, v, { lo: h.min, hi: h.max, loOpen: h.minOpen, hiOpen: h.maxOpen, integer: h.integer, allowInfinity: h.allowInfinity });
-    return;
-  }
-  const ok = h.type === "boolean" ? typeof v === "boolean" : h.values.includes(v as string);
+    ok = typeof v === "number" && (Number.isFinite(v) || (!!h.allowInfinity && v === Infinity)) && (!h.integer || Number.isInteger(v) || v === Infinity);
+    if (ok && h.min !== undefined) ok = h.minOpen ? (v as number) > h.min : (v as number) >= h.min;
+    if (ok && h.max !== undefined) ok = h.maxOpen ? (v as number) < h.max : (v as number) <= h.max;
+  } else ok = h.type === "boolean" ? typeof v === "boolean" : h.values.includes(v as string);
   if (!ok) throw new RangeError(`${owner}: ${name} must be ${allowedText(h)} (got ${show(v)})`);
 }
 

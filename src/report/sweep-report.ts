@@ -8,6 +8,7 @@
  * `summarizeRuns` and `renderSweepHtml` are pure; `writeSweepReport` reads and writes a sweep
  * directory and is Node-only (through sweep/store.ts).
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunResult } from "../train/result.js";
 import { canonicalJson, getPath, type RunSpec } from "../train/spec.js";
@@ -265,9 +266,10 @@ function bandSpec(rows: Band[], domain: string[], title: string, axis: string, p
     height: 240,
     data: { values: rows },
     encoding: { x: { field: "epoch", type: "quantitative", title: "epoch" }, color: colorBy("group", "group", domain) },
+    // The line layer first, so the legend shows line symbols rather than pale band swatches.
     layer: [
-      { transform: [{ filter: "isValid(datum.lo)" }], mark: { type: "area", opacity: 0.18 }, encoding: { y: { ...y, field: "lo" }, y2: { field: "hi" } } },
       { mark: { type: "line", point: rows.length < 200 }, encoding: { y: { ...y, field: "mean" } } },
+      { transform: [{ filter: "isValid(datum.lo)" }], mark: { type: "area", opacity: 0.18 }, encoding: { y: { ...y, field: "lo" }, y2: { field: "hi" } } },
     ],
   };
 }
@@ -410,8 +412,22 @@ ${Object.keys(extra).length ? `<h2>Sweep</h2>\n<pre>${esc(JSON.stringify(extra, 
  * sweeps included), each written atomically. Returns the summary and a short plain-text verdict
  * for the terminal.
  */
+function sweepOrder(dir: string): Map<string, number> {
+  try {
+    const keys = JSON.parse(readFileSync(join(dir, "sweep.json"), "utf8")).keys;
+    return new Map(Array.isArray(keys) ? keys.map((k: string, i: number) => [k, i]) : []);
+  } catch {
+    return new Map();
+  }
+}
+
 export async function writeSweepReport(dir: string, opts: ReportOptions = {}): Promise<{ summary: Summary; verdict: string }> {
   const { results, failures } = listRuns(dir);
+  // Keys are hashes: order by the sweep's own order (DIR/sweep.json) where there is one.
+  const order = sweepOrder(dir);
+  const rank = (k: string) => order.get(k) ?? Number.MAX_SAFE_INTEGER;
+  results.sort((x, y) => rank(x.key) - rank(y.key));
+  failures.sort((x, y) => rank(x.key) - rank(y.key));
   const summary = summarizeRuns(results, failures, opts);
   const html = await renderSweepHtml(summary);
   writeFileAtomic(join(dir, "summary.json"), JSON.stringify(summary, null, 1) + "\n");

@@ -8,7 +8,8 @@
  */
 import type { GradientTransformation } from "../optim/types.js";
 import type { SharpnessAwareOptimizer } from "./core.js";
-import type { Descriptor } from "../optim/hyper.js";
+import { resolveOptions, type Descriptor } from "../optim/hyper.js";
+import { checkRho } from "./rho.js";
 import { fsam, fsamDescriptor, type FsamOptions, type FsamState } from "./fsam.js";
 import { asamDescriptor } from "./asam.js";
 
@@ -31,7 +32,7 @@ export type FasamOptions = Omit<FsamOptions, "adaptive">;
 
 /** @example fasam(sgd({ learningRate: 0.1 }), { rho: 0.5, eta: 0.01, sigma: 1, lambda: 0.6 }) */
 export function fasam<BS>(base: GradientTransformation<BS>, options: FasamOptions = {}): SharpnessAwareOptimizer<FsamState<BS>> {
-  const o = (options ?? {}) as FasamOptions & { adaptive?: unknown };
-  if (o.adaptive !== undefined) throw new RangeError(`fasam: unknown option "adaptive" (fasam is fsam with adaptive: true)`);
-  return fsam(base, { rho: fasamDescriptor.params.rho.default, eta: fasamDescriptor.params.eta.default, ...options, adaptive: true });
+  const o = resolveOptions(fasamDescriptor, options, ["adaptiveLeaves", "nonFinite"]);
+  if (typeof o.rho !== "number") checkRho("fasam", o.rho);
+  return fsam(base, { ...(o as FasamOptions), adaptive: true });
 }

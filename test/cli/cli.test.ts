@@ -16,29 +16,44 @@ function run(args: string[]) {
 }
 
 const bad: [string[], RegExp][] = [
-  [["train", "--rho", "-0.1"], /--rho must be a number ≥ 0 \(got -0\.1\)/],
-  [["train", "--optimizer", "fsam", "--lambda", "1"], /--lambda must be a number in \[0, 1\) \(got 1\)/],
-  [["train", "--lambda", "-0.5"], /--lambda must be a number in \[0, 1\)/],
+  [["train", "--rho", "-0.1"], /--rho must be a finite number ≥ 0 \(got -0\.1\)/],
+  [["train", "--optimizer", "fsam", "--lambda", "1"], /--lambda must be a finite number in \[0, 1\) \(got 1\)/],
+  [["train", "--optimizer", "fsam", "--lambda", "-0.5"], /--lambda must be a finite number in \[0, 1\)/],
+  [["train", "--lambda", "0.5"], /--lambda is not a hyperparameter of optimizer sam \(it is of fsam, fasam, gnr\)/],
   [["train", "--optimizer", "adagrad"], /--optimizer must be one of sgd, sam, asam, fsam, fasam, .* \(got "adagrad"\)/],
   [["train", "--dataset", "cifar10"], /--dataset must be one of fashion-mnist, mnist \(got "cifar10"\)/],
   [["train", "--epochs", "0"], /--epochs must be an integer ≥ 1 \(got 0\)/],
   [["train", "--batch-size", "0"], /--batch-size must be an integer ≥ 1 \(got 0\)/],
-  [["train", "--label-noise", "1"], /--label-noise must be a number in \[0, 1\) \(got 1\)/],
-  [["train", "--label-noise", "-0.2"], /--label-noise must be a number in \[0, 1\)/],
+  [["train", "--label-noise", "1"], /--label-noise must be a finite number in \[0, 1\) \(got 1\)/],
+  [["train", "--label-noise", "-0.2"], /--label-noise must be a finite number in \[0, 1\)/],
   [["train", "--lr", "fast"], /--lr must be a number \(got "fast"\)/],
   [["train", "--epochs", "2.5"], /--epochs must be an integer \(got "2\.5"\)/],
   [["train", "--epochs"], /--epochs needs a value/],
   [["train", "--frobnicate", "3"], /train: unknown flag --frobnicate/],
   [["train", "extra"], /unexpected argument "extra"/],
+  [["train", "--base", "adam"], /--lr is required/],
+  [["train", "--train-size", "100", "--batch-size", "200"], /--batch-size 200 is larger than --train-size 100/],
+  [["train", "--m", "7"], /--m must divide --batch-size 128 \(got 7\)/],
+  [["train", "--m", "16", "--batch-norm"], /--m cannot be combined with --batch-norm/],
+  [["train", "--optimizer", "gnr", "--method", "finite-difference", "--lambda", "0.5"], /gradNormPenalty: lambda must be ≤ r for the finite-difference form/],
+  [["train", "--optimizer", "looksam", "--rho-schedule", "inv-sqrt"], /--rho-schedule is not a hyperparameter of optimizer looksam/],
+  [["train", "--spec", "/nonexistent.json"], /--spec \/nonexistent\.json: no such file/],
   [["compare", "--optimizers", "sgd,nope"], /unknown optimizer "nope"/],
+  [["compare", "--optimizers", "sam:rh0=1"], /bad override "rh0=1"/],
+  [["compare", "--optimizers", "sam:rho=x"], /rho in "sam:rho=x" must be a number \(got "x"\)/],
   [["compare", "--seeds", "0,x"], /--seeds must list integers ≥ 0 \(got "x"\)/],
   [["compare", "--train-size", "5"], /--train-size must be an integer ≥ 10 \(got 5\)/],
+  [["compare", "--jobs", "0"], /--jobs must be an integer ≥ 1 \(got 0\)/],
   [["fly"], /unknown command "fly"/],
   [["train", "--optimizer", "looksam", "--k", "0"], /--k must be an integer ≥ 1 \(got 0\)/],
-  [["train", "--p", "abc"], /--p must be a number > 1 or inf \(got "abc"\)/],
+  [["train", "--p", "abc"], /--p must be a finite number > 1 \(or Infinity\) \(got "abc"\)/],
+  [["train", "--p", "1"], /--p must be a finite number > 1 \(or Infinity\) \(got 1\)/],
   [["train", "--rho-schedule", "cosine"], /--rho-schedule must be one of constant, inv-sqrt, follow-lr, erm-to-sam, sam-to-erm \(got "cosine"\)/],
-  [["train", "--optimizer", "multistep-sam", "--alpha", "2"], /multiStepSam: alpha must be a finite number in \(0, 1\] \(got 2\)/],
+  [["train", "--optimizer", "multistep-sam", "--alpha", "2"], /--alpha must be a finite number in \(0, 1\] \(got 2\)/],
   [["train", "--ascent-batch", "other"], /--ascent-batch must be one of same, previous, random/],
+  [["sweep"], /sweep: --spec SWEEP\.json is required/],
+  [["report"], /report: give one directory \(got 0\)/],
+  [["worker"], /worker: --queue redis:\/\/HOST:PORT is required/],
 ];
 
 for (const [args, message] of bad) {
@@ -54,6 +69,7 @@ for (const [args, message] of bad) {
 
 test("--help on each command lists the flags", () => {
   for (const cmd of ["train", "compare"]) {
+    assert.equal(run([cmd, "--help"]).code, 0);
     const r = run([cmd, "--help"]);
     assert.equal(r.code, 0);
     for (const flag of ["--rho", "--label-noise", "--batch-size", "--out"]) assert.ok(r.out.includes(flag), `${cmd} --help lacks ${flag}`);
@@ -61,18 +77,25 @@ test("--help on each command lists the flags", () => {
   assert.ok(run(["compare", "--help"]).out.includes("--optimizers"));
 });
 
-test("compare writes summary.json and report.html with SVG plots", () => {
+test("compare runs on the pool and writes runs/<key>/, summary.json (optimizer names) and report.html", () => {
   const out = mkdtempSync(join(tmpdir(), "cmp-"));
-  const r = run(["compare", "--dataset", "mnist", "--optimizers", "sgd,sam", "--seeds", "0", "--epochs", "1", "--train-size", "500", "--hidden", "32", "--out", out]);
+  const r = run(["compare", "--dataset", "mnist", "--optimizers", "sgd,sam:rho=0.1", "--seeds", "0", "--epochs", "1", "--train-size", "500", "--hidden", "32", "--jobs", "2", "--out", out]);
   assert.equal(r.code, 0, r.err);
   const s = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
   assert.deepEqual(s.results.map((x: any) => x.optimizer), ["sgd", "sam"]);
-  for (const k of ["testAccuracy", "bestTestAccuracy", "testLoss", "trainAccuracy", "noisyTrainAccuracy", "epochs", "seconds"]) assert.ok(k in s.results[0], `missing ${k}`);
-  assert.equal(s.config.dataset, "mnist");
+  assert.deepEqual(s.results.map((x: any) => x.label), ["SGD", "SAM ρ=0.1"]);
+  for (const x of s.results) {
+    assert.match(x.key, /^[0-9a-f]{16}$/);
+    assert.ok(existsSync(join(out, "runs", x.key, "result.json")));
+    for (const k of ["testAccuracy", "bestTestAccuracy", "testLoss", "trainAccuracy", "noisyTrainAccuracy", "epochs"]) assert.ok(k in x.metrics, `missing ${k}`);
+    assert.equal(x.spec.data.name, "mnist");
+  }
   const html = readFileSync(join(out, "report.html"), "utf8");
   assert.ok((html.match(/<svg/g) ?? []).length >= 2, "report has SVG plots");
-  assert.ok(html.includes("Claim tested"));
   assert.ok(existsSync(join(out, "metrics.jsonl")));
+  const again = run(["compare", "--dataset", "mnist", "--optimizers", "sgd,sam:rho=0.1", "--seeds", "0", "--epochs", "1", "--train-size", "500", "--hidden", "32", "--out", out]);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /0 runs executed, 2 skipped \(already done\)/);
 });
 
 test("--threads: wasm worker threads give the same run and the process exits", () => {

@@ -10,14 +10,14 @@ import { numpy as np, tree } from "@jax-js/jax";
 import { initEngine } from "../../src/index.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import { train, type EpochRecord } from "../../src/train/trainer.js";
-import { DEFAULTS, type TrainConfig } from "../../src/train/config.js";
+import { mnistSpec } from "./specs.js";
 import { CheckpointError, findLatest, readCheckpointTrees, writeCheckpoint } from "../../src/train/checkpoint.js";
 import { decodeSafetensors, encodeSafetensors } from "../../src/engine/safetensors.js";
 import { trackBuffers } from "../helpers.js";
 
 before(() => initEngine("wasm"));
 
-const small: TrainConfig = { ...DEFAULTS, dataset: "mnist", hidden: 32, trainSize: 600, batchSize: 50, epochs: 3, lr: 0.1, labelNoise: 0.2 };
+const small = (optimizer: Record<string, unknown> = { name: "sam" }, lr = 0.1) => mnistSpec({ optimizer, hidden: 32, trainSize: 600, lr });
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 const bytes = (ck: string, f: string) => readFileSync(join(ck, f));
 const noTime = (h: EpochRecord[]) => h.map(({ seconds: _s, ...rest }) => rest);
@@ -43,7 +43,7 @@ test("safetensors round trip (f32, f64, i32, u32, 0-d) and corruption detection"
 for (const optimizer of ["sgd", "sam", "fsam", "random-perturbation"] as const) {
   test(`exact resume (${optimizer}): stopped mid-epoch and resumed = uninterrupted, bit for bit`, async () => {
     const ds = loadMnist();
-    const cfg = { ...small, optimizer, rho: 0.05 };
+    const cfg = small({ name: optimizer, ...(optimizer === "sgd" || optimizer === "random-perturbation" ? {} : { rho: 0.05 }) });
     const a = tmp("full-");
     const full = await train(cfg, ds, { checkpointDir: a });
     const b = tmp("part-");
@@ -57,19 +57,24 @@ for (const optimizer of ["sgd", "sam", "fsam", "random-perturbation"] as const) 
   });
 }
 
-test("a resumed run refuses another configuration", async () => {
+test("a resumed run refuses another spec; an old-format checkpoint is a one-line error", async () => {
   const ds = loadMnist();
   const dir = tmp("cfg-");
   let n = 0;
-  await train({ ...small, optimizer: "sam" }, ds, { checkpointDir: dir, shouldStop: () => ++n === 3 });
-  await assert.rejects(train({ ...small, optimizer: "sam", lr: 0.2 }, ds, { resumeFrom: findLatest(dir)! }), /was written for another configuration/);
+  await train(small(), ds, { checkpointDir: dir, shouldStop: () => ++n === 3 });
+  await assert.rejects(train(small({ name: "sam" }, 0.2), ds, { resumeFrom: findLatest(dir)! }), /was written for another run \(key [0-9a-f]{16}, this run [0-9a-f]{16}\)/);
+  // A checkpoint of version 0.1 held a flat "config" and format /1.
+  const ck = findLatest(dir)!;
+  const meta = JSON.parse(readFileSync(join(ck, "trainer.json"), "utf8"));
+  writeFileSync(join(ck, "trainer.json"), JSON.stringify({ ...meta, format: "sharpness-aware-checkpoint/1", config: { optimizer: "sam" }, spec: undefined }));
+  await assert.rejects(train(small(), ds, { resumeFrom: ck }), (e: Error) => e instanceof CheckpointError && /is in the old format sharpness-aware-checkpoint\/1 .*retrain the run$/.test(e.message) && !e.message.includes("\n"));
 });
 
 test("checkpoints that do not match the model or optimizer say what differs", async () => {
   const ds = loadMnist();
   const dir = tmp("mm-");
   let n = 0;
-  await train({ ...small, optimizer: "fsam" }, ds, { checkpointDir: dir, shouldStop: () => ++n === 2 });
+  await train(small({ name: "fsam" }), ds, { checkpointDir: dir, shouldStop: () => ++n === 2 });
   const ck = findLatest(dir)!;
   const template = (hidden: number, withMomentum: boolean) => ({
     params: { layers: [{ w: np.zeros([784, hidden]), b: np.zeros([hidden]) }, { w: np.zeros([hidden, 10]), b: np.zeros([10]) }], norms: [] },
@@ -151,7 +156,7 @@ test("SIGINT finishes the step, writes a checkpoint and exits 130; resume comple
   assert.equal(readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").length, 8);
   const bad = runCli(["train", "--resume", out, "--lr", "0.5"]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--resume takes the configuration from the checkpoint; drop --lr/);
+  assert.match(bad.stderr, /--resume takes the run spec from the checkpoint; drop --lr/);
   rmSync(out, { recursive: true, force: true });
   assert.match(runCli(["train", "--resume", out]).stderr, /no checkpoint under/);
 });
@@ -159,7 +164,7 @@ test("SIGINT finishes the step, writes a checkpoint and exits 130; resume comple
 test("memory: 2,000 training steps do not grow the live engine buffers", async () => {
   const live = await trackBuffers();
   const counts: number[] = [];
-  const r = await train({ ...small, optimizer: "fsam", trainSize: 1000, batchSize: 10, epochs: 20, hidden: 16 }, loadMnist(), {
+  const r = await train(mnistSpec({ optimizer: { name: "fsam" }, trainSize: 1000, batchSize: 10, epochs: 20, hidden: 16 }), loadMnist(), {
     onStep: (e) => {
       const t = (e.epoch - 1) * e.steps + e.step;
       // step 300: after the first epoch-end evaluation has compiled (its constants live until
