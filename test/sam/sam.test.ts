@@ -112,7 +112,7 @@ test("bad options: RangeError naming option, value and range", () => {
   assert.throws(() => sam(b, { rho: Infinity }), /sam: rho .*got Infinity/);
   assert.throws(() => sam(b, { m: 0 }), /sam: m must be an integer ≥ 1 \(got 0\)/);
   assert.throws(() => sam(b, { m: 2.5 }), /sam: m must be an integer/);
-  assert.throws(() => sam(b, { p: 1 }), /sam: p must be a finite number > 1 \(got 1\)/);
+  assert.throws(() => sam(b, { p: 1 }), /sam: p must be a finite number > 1 \(or Infinity\) \(got 1\)/);
   assert.throws(() => sam(b, { normalize: false, p: Infinity }), /normalize: false needs p = 2/);
   assert.throws(() => asam(b, { eta: -0.1 }), /asam: eta must be a finite number ≥ 0 \(got -0.1\)/);
   assert.throws(() => fsam(b, { lambda: 1 }), /fsam: lambda must be a finite number in \[0, 1\) \(got 1\)/);
