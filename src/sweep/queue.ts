@@ -334,13 +334,14 @@ export function runQueued(runs: PlannedRun[], dir: string, opts: QueuedOptions):
   /** Look at one job; true when it reached its end (result or final failure). */
   async function poll(t: Tracked): Promise<boolean> {
     const key = t.run.key;
+    // The state first, then the job: a job read before it completed has no return value yet.
+    const state = await queue.getJobState(jobIdOf(key));
     const job = (await queue.getJob(jobIdOf(key))) as Job | undefined;
-    if (!job) {
+    if (!job || state === "unknown") {
       warn.say(`job ${key} is missing from the queue (was Redis flushed or restarted without AOF?); adding it again`);
       await add([t.run]);
       return false;
     }
-    const state = await job.getState();
     const slot = t.slot ?? -1;
     if (state === "completed") {
       const rv = job.returnvalue as { result?: unknown; metrics?: unknown } | null;
