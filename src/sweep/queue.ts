@@ -263,6 +263,7 @@ type Tracked = {
   stalls: number;
   started: number;
   progress: string;
+  invalidSeen: number;
   invalidRetried: boolean;
 };
 
@@ -305,7 +306,7 @@ export function runQueued(runs: PlannedRun[], dir: string, opts: QueuedOptions):
       failed.push(f);
       continue;
     }
-    tracked.set(r.key, { run: r, slot: null, attempts: -1, stalls: -1, started: -1, progress: "", invalidRetried: false });
+    tracked.set(r.key, { run: r, slot: null, attempts: -1, stalls: -1, started: -1, progress: "", invalidSeen: 0, invalidRetried: false });
     if (opts.retryFailed) retry.push(r);
   }
 
@@ -346,8 +347,11 @@ export function runQueued(runs: PlannedRun[], dir: string, opts: QueuedOptions):
     if (state === "completed") {
       const rv = job.returnvalue as { result?: unknown; metrics?: unknown } | null;
       if (!validResult(rv?.result, key)) {
+        // Look twice before running it again.
+        if (++t.invalidSeen < 2) return false;
         if (!t.invalidRetried) {
           t.invalidRetried = true;
+          t.invalidSeen = 0;
           release(t);
           emit({ type: "run-failed", run: t.run, slot, error: "the job's stored return value is not a valid result; running it again", retrying: true });
           await job.retry("completed").catch(() => {});
