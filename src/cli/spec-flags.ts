@@ -7,8 +7,9 @@
  */
 import { allowedText, type Hyper } from "../optim/hyper.js";
 import { ALGORITHMS, BASES, DATASETS, MODELS, RUN_PARAMS, type Params } from "../train/registry.js";
-import { fillSpec, SpecError, type RunSpec } from "../train/spec.js";
+import type { SpecError } from "../train/spec.js";
 import { UsageError, type FlagSpec } from "./args.js";
+import { parseValue } from "../train/compare.js";
 
 export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -115,24 +116,17 @@ export function applyFlags(preset: Record<string, any>, flags: Record<string, un
       throw new UsageError(`--${flag} is not a hyperparameter of ${kind} ${owner} (it is of ${info.owners.map((o) => o.name).join(", ")})`);
     }
     let v: unknown = raw;
-    if (mine.h.type === "number" && mine.h.allowInfinity && typeof raw === "string") {
-      v = /^inf(inity)?$/i.test(raw) ? "inf" : raw.trim() === "" ? NaN : Number(raw);
-      if (typeof v === "number" && !Number.isFinite(v)) throw new UsageError(`--${flag} must be ${allowedText(mine.h)} (got ${JSON.stringify(raw)})`);
+    // Number flags that also take "inf" arrive as strings (flagKind): parse as a token value is.
+    if (typeof raw === "string" && mine.h.type === "number") {
+      try {
+        v = parseValue(mine.h, raw, `--${flag}`);
+      } catch {
+        throw new UsageError(`--${flag} must be ${allowedText(mine.h)} (got ${JSON.stringify(raw)})`);
+      }
     }
     target[info.where][info.field] = v;
   }
   return s;
-}
-
-/** `applyFlags`, then `fillSpec`, with errors worded for the CLI. */
-export function specFromFlags(preset: Record<string, any>, flags: Record<string, unknown>): RunSpec {
-  const s = applyFlags(preset, flags);
-  try {
-    return fillSpec(s);
-  } catch (e) {
-    if (e instanceof SpecError) throw new UsageError(flagMessage(e));
-    throw e;
-  }
 }
 
 /** Names of the flags that set spec fields (for commands that refuse them, e.g. --resume). */

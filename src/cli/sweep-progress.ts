@@ -6,7 +6,7 @@
 import type { SweepEvent } from "../sweep/local.js";
 import type { SlotProgress } from "../sweep/pool.js";
 
-const pct = (x: number | null) => (x === null ? "–" : `${(100 * x).toFixed(2)}%`);
+import { pct } from "../report/html.js";
 
 function duration(s: number): string {
   if (!Number.isFinite(s)) return "?";
@@ -15,7 +15,7 @@ function duration(s: number): string {
   return m < 60 ? `${m}m${String(Math.round(s - 60 * m)).padStart(2, "0")}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
-export function sweepReporter(out: NodeJS.WriteStream = process.stderr, log: (s: string) => void = (s) => process.stdout.write(s)): { onEvent: (e: SweepEvent) => void; close: () => void } {
+export function sweepReporter({ queued = false, out = process.stderr, log = (s: string) => void process.stdout.write(s) }: { queued?: boolean; out?: NodeJS.WriteStream; log?: (s: string) => void } = {}): { onEvent: (e: SweepEvent) => void; close: () => void } {
   const tty = !!out.isTTY && !process.env.CI;
   const t0 = Date.now();
   const slots = new Map<number, { label: string; seed: number; p?: SlotProgress }>();
@@ -71,7 +71,7 @@ export function sweepReporter(out: NodeJS.WriteStream = process.stderr, log: (s:
         case "start":
           total = e.total;
           pending = e.pending;
-          log(`${total} runs: ${e.skipped} already done${e.failedBefore ? `, ${e.failedBefore} failed before (--retry-failed reruns them)` : ""}, ${e.pending} to run on ${e.jobs} process${e.jobs === 1 ? "" : "es"}\n`);
+          log(`${total} runs: ${e.skipped} already done${e.failedBefore ? `, ${e.failedBefore} failed before (--retry-failed reruns them)` : ""}, ${e.pending} to run ${queued ? `on the queue (${e.jobs} worker slot${e.jobs === 1 ? "" : "s"} connected now)` : `on ${e.jobs} process${e.jobs === 1 ? "" : "es"}`}\n`);
           break;
         case "run-start":
           slots.set(e.slot, { label: e.run.label, seed: e.run.spec.seed });

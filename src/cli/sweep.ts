@@ -64,14 +64,14 @@ export async function runSweepCommand(specs: unknown[], out: string, f: Record<s
   mkdirSync(out, { recursive: true });
   writeFileAtomic(join(out, "sweep.json"), JSON.stringify({ format: "sharpness-aware-sweep/1", title: o.title, claim: o.claim, definition: o.definition, keys: runs.map((r) => r.key) }, null, 2) + "\n");
   const started = Date.now();
-  const reporter = sweepReporter();
+  const reporter = sweepReporter({ queued: f.queue !== undefined });
   const onEvent = (e: SweepEvent) => reporter.onEvent(e);
   let handle: { done: Promise<SweepOutcome>; stop: () => Promise<void> };
   if (f.queue !== undefined) {
     if (jobs !== undefined) throw new UsageError("--jobs is for local runs; with --queue, start workers with sharpness worker --jobs N");
     const { checkRedis, runQueued } = await queue();
     await checkRedis(String(f.queue));
-    handle = runQueued(runs, out, { url: String(f.queue), retryFailed: !!f["retry-failed"], onEvent });
+    handle = runQueued(runs, out, { url: String(f.queue), retryFailed: !!f["retry-failed"], onEvent, onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
   } else {
     const env: Record<string, string> = {};
     if (f.device !== undefined) env.SHARPNESS_DEVICE = String(f.device);

@@ -72,15 +72,19 @@ function show(v: unknown): string {
   return typeof v === "string" ? JSON.stringify(v) : typeof v === "function" ? "a function" : String(v);
 }
 
+/** Whether `v` is an allowed value of `h` (the one range check of the library and of run specs). */
+export function fitsHyper(h: Hyper, v: unknown): boolean {
+  if (h.type === "boolean") return typeof v === "boolean";
+  if (h.type === "enum") return h.values.includes(v as string);
+  if (typeof v !== "number" || !(Number.isFinite(v) || (!!h.allowInfinity && v === Infinity))) return false;
+  if (h.integer && !Number.isInteger(v) && v !== Infinity) return false;
+  if (h.min !== undefined && !(h.minOpen ? v > h.min : v >= h.min)) return false;
+  return h.max === undefined || (h.maxOpen ? v < h.max : v <= h.max);
+}
+
 /** Throws `RangeError("<owner>: <name> must be … (got …)")` unless `v` fits `h`. */
 export function checkHyper(owner: string, name: string, h: Hyper, v: unknown): void {
-  let ok: boolean;
-  if (h.type === "number") {
-    ok = typeof v === "number" && (Number.isFinite(v) || (!!h.allowInfinity && v === Infinity)) && (!h.integer || Number.isInteger(v) || v === Infinity);
-    if (ok && h.min !== undefined) ok = h.minOpen ? (v as number) > h.min : (v as number) >= h.min;
-    if (ok && h.max !== undefined) ok = h.maxOpen ? (v as number) < h.max : (v as number) <= h.max;
-  } else ok = h.type === "boolean" ? typeof v === "boolean" : h.values.includes(v as string);
-  if (!ok) throw new RangeError(`${owner}: ${name} must be ${allowedText(h)} (got ${show(v)})`);
+  if (!fitsHyper(h, v)) throw new RangeError(`${owner}: ${name} must be ${allowedText(h)} (got ${show(v)})`);
 }
 
 /**

@@ -18,7 +18,7 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, leafPaths, treeNorm, type Scalar } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
-import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 
 export interface AsamOptions {
@@ -39,7 +39,7 @@ export const asamDescriptor = {
   label: "ASAM",
   paper: "Kwon et al., ICML 2021 (SamsungLabs/ASAM)",
   params: {
-    rho: { type: "number", default: 0.5, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    rho: rhoHyper(0.5),
     eta: { type: "number", default: 0.01, min: 0, symbol: "η", doc: "η in T = |w| + η" },
   },
 } as const satisfies Descriptor;

@@ -18,7 +18,7 @@ import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
-import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
 export interface FisherSamOptions {
   /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
@@ -36,7 +36,7 @@ export const fisherSamDescriptor = {
   label: "Fisher-SAM",
   paper: "Kim et al., ICML 2022",
   params: {
-    rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    rho: rhoHyper(0.05),
     eta: { type: "number", default: 1, min: 0, symbol: "η", doc: "η in the diagonal Fisher f = 1 + η g²" },
   },
 } as const satisfies Descriptor;

@@ -26,7 +26,7 @@ import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { adaptivePerturbation, checkAdaptiveLeaves } from "./asam.js";
-import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
 export interface FsamOptions {
   /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
@@ -54,7 +54,7 @@ export const fsamDescriptor = {
   label: "F-SAM",
   paper: "Li et al., CVPR 2024 (seed 003; nblt/F-SAM)",
   params: {
-    rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    rho: rhoHyper(0.05),
     sigma: { type: "number", default: 1, min: 0, symbol: "σ", doc: "σ, how much of the gradient EMA to remove" },
     lambda: { type: "number", default: 0.9, min: 0, max: 1, maxOpen: true, symbol: "λ", doc: "λ, the EMA factor" },
     adaptive: { type: "boolean", default: false, doc: "ASAM's adaptive ε with F-SAM's d (F-ASAM)" },

@@ -17,7 +17,7 @@ import { EPS, treeDot, treeNorm } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
-import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
 export interface GsamOptions {
   /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
@@ -35,7 +35,7 @@ export const gsamDescriptor = {
   label: "GSAM",
   paper: "Zhuang et al., ICLR 2022 (juntang-zhuang/GSAM)",
   params: {
-    rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    rho: rhoHyper(0.05),
     alpha: { type: "number", default: 0.4, min: 0, symbol: "α", doc: "α, the weight of the ascent along the orthogonal component" },
   },
 } as const satisfies Descriptor;

@@ -20,6 +20,7 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeNorm } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
+import { rhoHyper } from "./rho.js";
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
@@ -41,7 +42,7 @@ export const lookSamDescriptor = {
   label: "LookSAM",
   paper: "Liu et al., CVPR 2022",
   params: {
-    rho: { type: "number", default: 0.05, min: 0, symbol: "ρ", doc: "perturbation radius ρ (constant)" },
+    rho: rhoHyper(0.05, { schedule: false }),
     k: { type: "number", default: 5, min: 1, integer: true, doc: "a full SAM step every k steps" },
     alpha: { type: "number", default: 0.7, min: 0, symbol: "α", doc: "α, the weight of the reused direction" },
   },

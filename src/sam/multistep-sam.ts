@@ -15,6 +15,7 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeAdd, treeNorm, treeScale } from "../engine/tree.js";
 import { checkHyper, resolveOptions, type Descriptor } from "../optim/hyper.js";
+import { rhoHyper } from "./rho.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
@@ -38,7 +39,7 @@ export const multiStepSamDescriptor = {
   label: "multi-step SAM",
   paper: "002 §3 Fig 4, App. D",
   params: {
-    rho: { type: "number", default: 0.05, min: 0, symbol: "ρ", doc: "perturbation radius ρ (constant)" },
+    rho: rhoHyper(0.05, { schedule: false }),
     steps: { type: "number", default: 2, min: 1, integer: true, doc: "ascent steps k" },
     alpha: { type: "number", default: null, min: 0, max: 1, minOpen: true, symbol: "α", doc: "ascent step as a fraction of ρ (null: 1/steps)" },
   },

@@ -14,6 +14,12 @@ import "../engine/polyfills.js";
 import { numpy as np } from "@jax-js/jax";
 import type { Schedule } from "../optim/types.js";
 import { checkNumber, checkOneOf } from "../optim/validate.js";
+import type { NumberHyper } from "../optim/hyper.js";
+
+/** ρ as every radius-based descriptor declares it; `schedule: false` for variants that need a constant. */
+export function rhoHyper(defaultRho: number, { schedule = true } = {}) {
+  return { type: "number", default: defaultRho, min: 0, schedule, symbol: "ρ", doc: schedule ? "perturbation radius ρ (or a ρ schedule)" : "perturbation radius ρ (constant)" } as const satisfies NumberHyper;
+}
 
 export type RhoSchedule = {
   readonly kind: "rho-schedule";

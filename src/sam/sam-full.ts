@@ -16,7 +16,7 @@ import { EPS, treeDot, treeSquaredNorm } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
-import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
 export interface SamFullOptions {
   /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
@@ -27,7 +27,7 @@ export interface SamFullOptions {
 
 export type SamFullState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
-const projectedParams = { rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" } } as const;
+const projectedParams = { rho: rhoHyper(0.05) } as const;
 /** SAM-full's hyperparameters, declared once. */
 export const samFullDescriptor = { name: "sam-full", fn: "samFull", label: "SAM-full", paper: "003 §4.1", params: projectedParams } as const satisfies Descriptor;
 /** SAM-noise's hyperparameters, declared once. */

@@ -24,7 +24,7 @@ import { EPS, treeNorm, treeScale, type Scalar } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
 import { lpPerturbation } from "./lp-ball.js";
-import { checkRho, rhoAt, rhoPhases, type Rho } from "./rho.js";
+import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
 export interface SamOptions {
   /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
@@ -46,7 +46,7 @@ export const samDescriptor = {
   label: "SAM",
   paper: "Foret et al., ICLR 2021 (davda54/sam); 002 §5.2, eq. 3-4",
   params: {
-    rho: { type: "number", default: 0.05, min: 0, schedule: true, symbol: "ρ", doc: "perturbation radius ρ (or a ρ schedule)" },
+    rho: rhoHyper(0.05),
     normalize: { type: "boolean", default: true, doc: "divide by ‖g‖ (false: ε = ρ g, 002 Fig 11)" },
     p: { type: "number", default: 2, min: 1, minOpen: true, allowInfinity: true, doc: "the ball's norm: 2, any p > 1, or inf (ε = ρ sign g)" },
     m: { type: "number", default: null, min: 1, integer: true, doc: "m-sharpness sub-batch size (null: the whole batch)" },

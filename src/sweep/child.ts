@@ -61,10 +61,12 @@ async function runOne(req: RunRequest, device: string): Promise<void> {
   const dir = runDir(req.dir, key);
   const ckDir = join(dir, "checkpoints");
   let resumeFrom: string | undefined;
+  let history: unknown[] = [];
   const found = findLatest(ckDir);
   if (found) {
     try {
-      if (readCheckpointMeta(found).key === key) resumeFrom = found;
+      const meta = readCheckpointMeta(found);
+      if (meta.key === key) [resumeFrom, history] = [found, meta.history];
     } catch {
       // an unreadable or old-format checkpoint: start over
     }
@@ -73,7 +75,6 @@ async function runOne(req: RunRequest, device: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "spec.json"), JSON.stringify(spec, null, 2) + "\n");
   const metricsFile = join(dir, "metrics.jsonl");
-  const history = resumeFrom ? (readCheckpointMeta(resumeFrom).history as unknown[]) : [];
   const line = (e: unknown) => JSON.stringify({ key, optimizer: spec.optimizer.name, seed: spec.seed, ...(e as object) }) + "\n";
   writeFileSync(metricsFile, history.map(line).join(""));
   const stepsPerEpoch = Math.floor(spec.data.trainSize / spec.batchSize);

@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { fillSpec, runKey, specLabel, type RunSpec } from "../train/spec.js";
 import type { RunResult } from "../train/result.js";
 import { RunPool, type SlotProgress } from "./pool.js";
-import { readFailure, readValidResult, writeFailure, type FailureRecord } from "./store.js";
+import { triageRuns, writeFailure, type FailureRecord } from "./store.js";
 
 export type PlannedRun = { key: string; spec: RunSpec; label: string };
 
@@ -61,28 +61,8 @@ export function runLocal(runs: PlannedRun[], dir: string, opts: SweepOptions = {
   const retries = opts.retries ?? 2;
   const emit = opts.onEvent ?? (() => {});
   const byKey = new Map(runs.map((r) => [r.key, r]));
-  const slotOf = new Map<string, number>();
   const pool = new RunPool({ size: jobs, env: opts.env, onProgress: (slot, key, p) => emit({ type: "progress", run: byKey.get(key)!, slot, p }) });
-  const results: RunResult[] = [];
-  const failed: FailureRecord[] = [];
-  let skipped = 0;
-  let failedBefore = 0;
-  const pending: PlannedRun[] = [];
-  for (const r of runs) {
-    const done = readValidResult(dir, r.key);
-    if (done) {
-      skipped++;
-      results.push(done);
-      continue;
-    }
-    const f = readFailure(dir, r.key);
-    if (f && !opts.retryFailed) {
-      failedBefore++;
-      failed.push(f);
-      continue;
-    }
-    pending.push(r);
-  }
+  const { results, failed, pending, skipped, failedBefore } = triageRuns(dir, runs, opts.retryFailed);
   let stopped = false;
   let executed = 0;
   const freeSlots = Array.from({ length: jobs }, (_, i) => jobs - 1 - i);
@@ -95,7 +75,6 @@ export function runLocal(runs: PlannedRun[], dir: string, opts: SweepOptions = {
       for (;;) {
         attempt++;
         const slot = freeSlots.pop() ?? 0;
-        slotOf.set(r.key, slot);
         emit({ type: "run-start", run: r, slot, attempt });
         const o = await pool.run(r.spec, dir, r.key);
         freeSlots.push(slot);

@@ -33,11 +33,11 @@ import { mkdirSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, Worker, UnrecoverableError, WaitingError, type Job, type RedisOptions } from "bullmq";
-import { RESULT_FORMAT, type RunResult } from "../train/result.js";
-import { fillSpec, runKey, specLabel } from "../train/spec.js";
+import type { RunResult } from "../train/result.js";
+import { fillSpec, specLabel } from "../train/spec.js";
 import type { PlannedRun, SweepEvent, SweepOutcome } from "./local.js";
 import { RunPool, type SlotProgress } from "./pool.js";
-import { readFailure, readValidResult, runDir, writeFailure, writeResult, type FailureRecord } from "./store.js";
+import { isValidResult, runDir, triageRuns, writeFailure, writeResult, type FailureRecord } from "./store.js";
 
 /** A queue that cannot be used (bad URL, no server): one line, the CLI exits 2. */
 export class QueueError extends Error {
@@ -184,15 +184,6 @@ export async function checkRedis(url: string, timeoutMs = 3_000): Promise<void> 
   });
 }
 
-/** `result` is a complete result of the run `key`. */
-function validResult(r: unknown, key: string): r is RunResult {
-  try {
-    const x = r as RunResult;
-    return !!x && x.format === RESULT_FORMAT && x.key === key && runKey(x.spec) === key && Array.isArray(x.history) && x.history.length === x.spec.epochs;
-  } catch {
-    return false;
-  }
-}
 
 /** Run slots of the workers connected now (a worker's name ends with ":jobs=N"). */
 async function workerSlots(queue: Queue): Promise<number> {
@@ -287,28 +278,10 @@ export function runQueued(runs: PlannedRun[], dir: string, opts: QueuedOptions):
     if (!stopped) opts.onEvent?.(e);
   };
   const warn = warnings((m) => !stopped && opts.onWarning?.(m), target.shown);
-  const results: RunResult[] = [];
-  const failed: FailureRecord[] = [];
   const tracked = new Map<string, Tracked>();
-  let skipped = 0;
-  let failedBefore = 0;
-  const retry: PlannedRun[] = [];
-  for (const r of runs) {
-    const done = readValidResult(dir, r.key);
-    if (done) {
-      skipped++;
-      results.push(done);
-      continue;
-    }
-    const f = readFailure(dir, r.key);
-    if (f && !opts.retryFailed) {
-      failedBefore++;
-      failed.push(f);
-      continue;
-    }
-    tracked.set(r.key, { run: r, slot: null, attempts: -1, stalls: -1, started: -1, progress: "", invalidSeen: 0, invalidRetried: false });
-    if (opts.retryFailed) retry.push(r);
-  }
+  const { results, failed, pending, skipped, failedBefore } = triageRuns(dir, runs, opts.retryFailed);
+  const retry: PlannedRun[] = opts.retryFailed ? pending : [];
+  for (const r of pending) tracked.set(r.key, { run: r, slot: null, attempts: -1, stalls: -1, started: -1, progress: "", invalidSeen: 0, invalidRetried: false });
 
   const queue = new Queue(opts.queueName ?? DEFAULT_QUEUE, { connection: connection(target) });
   queue.on("error", (e) => warn.trouble(e));
@@ -346,7 +319,7 @@ export function runQueued(runs: PlannedRun[], dir: string, opts: QueuedOptions):
     const slot = t.slot ?? -1;
     if (state === "completed") {
       const rv = job.returnvalue as { result?: unknown; metrics?: unknown } | null;
-      if (!validResult(rv?.result, key)) {
+      if (!isValidResult(rv?.result, key)) {
         // Look twice before running it again.
         if (++t.invalidSeen < 2) return false;
         if (!t.invalidRetried) {

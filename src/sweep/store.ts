@@ -28,19 +28,30 @@ export function writeFileAtomic(path: string, text: string): void {
 
 export const runDir = (dir: string, key: string) => join(dir, "runs", key);
 
+/** `r` is a complete result of the run `key`: its format, its key (the hash of its spec), every epoch. */
+export function isValidResult(r: unknown, key: string): r is RunResult {
+  const x = r as RunResult | null;
+  if (!x || typeof x !== "object" || x.format !== RESULT_FORMAT || x.key !== key) return false;
+  try {
+    if (runKey(x.spec) !== key) return false;
+  } catch (e) {
+    if (e instanceof SpecError) return false;
+    throw e;
+  }
+  return Array.isArray(x.history) && x.history.length === x.spec.epochs;
+}
+
 /** The valid result of `key` under `dir`, or null (missing, partial, corrupted or stale). */
 export function readValidResult(dir: string, key: string): RunResult | null {
   const file = join(runDir(dir, key), "result.json");
   if (!existsSync(file)) return null;
+  let r: unknown;
   try {
-    const r = JSON.parse(readFileSync(file, "utf8")) as RunResult;
-    if (r.format !== RESULT_FORMAT || r.key !== key || runKey(r.spec) !== key) return null;
-    if (!Array.isArray(r.history) || r.history.length !== r.spec.epochs) return null;
-    return r;
-  } catch (e) {
-    if (e instanceof SyntaxError || e instanceof SpecError || e instanceof TypeError) return null;
-    throw e;
+    r = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return null;
   }
+  return isValidResult(r, key) ? r : null;
 }
 
 /** Store a finished run's result (and its metrics lines) atomically; idempotent per key. */
@@ -66,6 +77,25 @@ export function readFailure(dir: string, key: string): FailureRecord | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Sort `runs` by what `dir` already holds: a valid result (skipped, its result returned), a
+ * recorded failure (skipped unless `retryFailed`), or nothing yet (to run). Shared by local and
+ * queued sweeps.
+ */
+export function triageRuns<R extends { key: string }>(dir: string, runs: R[], retryFailed = false): { results: RunResult[]; failed: FailureRecord[]; pending: R[]; skipped: number; failedBefore: number } {
+  const results: RunResult[] = [];
+  const failed: FailureRecord[] = [];
+  const pending: R[] = [];
+  for (const r of runs) {
+    const done = readValidResult(dir, r.key);
+    const f = done ? null : readFailure(dir, r.key);
+    if (done) results.push(done);
+    else if (f && !retryFailed) failed.push(f);
+    else pending.push(r);
+  }
+  return { results, failed, pending, skipped: results.length, failedBefore: failed.length };
 }
 
 /** Every valid result and every recorded failure under `dir` (keys sorted). */

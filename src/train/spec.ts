@@ -14,7 +14,7 @@
  *
  * Browser-safe (no `node:` imports).
  */
-import { allowedText, type Hyper } from "../optim/hyper.js";
+import { allowedText, fitsHyper, type Hyper } from "../optim/hyper.js";
 import { ALGORITHMS, BASES, DATASETS, MODELS, RUN_PARAMS, baseLearningRate, type BuildContext, type Params } from "./registry.js";
 import { sha256Hex } from "./sha256.js";
 import type { GradientTransformation } from "../optim/types.js";
@@ -65,17 +65,8 @@ export function checkField(path: string, h: Hyper, given: unknown): JsonValue {
   if (v === undefined) throw new SpecError(`${path} is required (${h.doc}: ${allowedText(h)})`, path);
   if (v === null && h.type === "number" && h.default === null) return null;
   if (v === "inf" && h.type === "number" && h.allowInfinity) return "inf";
-  let ok: boolean;
-  if (h.type === "number") {
-    ok = typeof v === "number" && Number.isFinite(v) && (!h.integer || Number.isInteger(v));
-    if (ok) {
-      const x = v as number;
-      if (h.min !== undefined) ok &&= h.minOpen ? x > h.min : x >= h.min;
-      if (h.max !== undefined) ok &&= h.maxOpen ? x < h.max : x <= h.max;
-    }
-  } else if (h.type === "boolean") ok = typeof v === "boolean";
-  else ok = h.values.includes(v as string);
-  if (!ok) throw new SpecError(`${path} must be ${allowedText(h)} (got ${show(v)})`, path);
+  // Infinity itself never reaches here ("inf" above): a spec is JSON.
+  if (v === Infinity || !fitsHyper(h, v)) throw new SpecError(`${path} must be ${allowedText(h)} (got ${show(v)})`, path);
   return v as JsonValue;
 }
 
