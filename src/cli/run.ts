@@ -59,6 +59,11 @@ Usage:
   sharpness report DIR        (re)build summary.json and report.html from the results in DIR
   sharpness measure --checkpoint DIR   sharpness measures of a trained run (table + JSON)
   sharpness interpolate A B   loss and accuracy between two runs (JSON + SVG)
+  sharpness reproduce [ID…] --out DIR [--scale quick|default|full]
+                              the papers' claims as experiments with verdicts → DIR/index.html
+  sharpness reproduce --list  the experiments: id, source, claim
+  sharpness diag-net (--data FILE | --seed S) --method erm|n-sam|1-sam --out DIR
+                              a diagonal linear network run (002 §4.2), exact float64
   sharpness <command> --help  flags of a command
 `;
 
@@ -283,7 +288,9 @@ export async function main(argv: string[], opts: { threads?: boolean } = {}): Pr
     if (cmd === "report") return await reportCommand(rest);
     if (cmd === "measure") return await (await import("./measure.js")).measureCommand(rest);
     if (cmd === "interpolate") return await (await import("./measure.js")).interpolateCommand(rest);
-    throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: train, compare, sweep, worker, report, measure, interpolate; see sharpness --help)`);
+    if (cmd === "diag-net") return await (await import("./diag-net.js")).diagNetCommand(rest);
+    if (cmd === "reproduce") return await (await import("./reproduce.js")).reproduceCommand(rest);
+    throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: train, compare, sweep, worker, report, measure, interpolate, diag-net, reproduce; see sharpness --help)`);
   } catch (e) {
     const err = e as Error;
     if (process.env.SHARPNESS_DEBUG) process.stderr.write(`${err.stack}\n`);

@@ -7,6 +7,7 @@ import type { SweepEvent } from "../sweep/local.js";
 import type { SlotProgress } from "../sweep/pool.js";
 
 import { pct } from "../report/html.js";
+import { describeResult, isTaskResult } from "../experiments/tasks.js";
 
 function duration(s: number): string {
   if (!Number.isFinite(s)) return "?";
@@ -40,7 +41,7 @@ export function sweepReporter({ queued = false, out = process.stderr, log = (s: 
     for (const [slot, s] of [...slots.entries()].sort((a, b) => a[0] - b[0])) {
       const f = frac(s.p);
       const filled = Math.round(f * 20);
-      const tail = s.p ? `epoch ${s.p.epoch}/${s.p.epochs} loss ${s.p.loss.toFixed(3)}` : "starting";
+      const tail = !s.p ? "starting" : Number.isNaN(s.p.loss) ? `step ${s.p.step}/${s.p.steps}` : `epoch ${s.p.epoch}/${s.p.epochs} loss ${s.p.loss.toFixed(3)}`;
       lines.push(`[${slot + 1}] ${s.label} s${s.seed} [${"#".repeat(filled)}${"-".repeat(20 - filled)}] ${tail}`.slice(0, width));
     }
     const running = [...slots.values()].reduce((a, s) => a + frac(s.p), 0);
@@ -86,6 +87,12 @@ export function sweepReporter({ queued = false, out = process.stderr, log = (s: 
         case "run-end": {
           slots.delete(e.slot);
           finished++;
+          if (isTaskResult(e.result)) {
+            // Task runs (exact small models) take milliseconds to seconds: a line only for slow ones.
+            if (e.result.seconds >= 2) say(`[${finished}/${pending}] ${e.run.label} seed ${e.run.spec.seed}: ${describeResult(e.result)}, ${e.result.seconds.toFixed(1)} s [${e.run.key}]\n`);
+            else draw();
+            break;
+          }
           const m = e.result.metrics;
           say(`[${finished}/${pending}] ${e.run.label} seed ${e.run.spec.seed}: test ${pct(m.testAccuracy)} (best ${pct(m.bestTestAccuracy)} @${m.bestEpoch}), noisy-fit ${pct(m.noisyTrainAccuracy)}, ${e.result.seconds.toFixed(1)} s${m.skippedSteps ? `, ${m.skippedSteps} steps skipped (NaN/Inf)` : ""} [${e.run.key}]\n`);
           break;

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { planRuns, runLocal, defaultJobs, type SweepOutcome, type SweepEvent } from "../sweep/local.js";
+import { planRuns, runLocal, defaultJobs, type PlannedRun, type SweepOutcome, type SweepEvent } from "../sweep/local.js";
 import { expandSweep, SweepError } from "../sweep/grid.js";
 import { runDir, writeFileAtomic } from "../sweep/store.js";
 /** BullMQ loads only when a queue is used. */
@@ -54,15 +54,14 @@ function positiveInt(f: Record<string, unknown>, name: string): number | undefin
 type RunOpts = { title: string; claim?: Claim; definition: unknown; combinedMetrics?: boolean };
 
 /**
- * Run `specs` into `out` (locally on `--jobs` processes, or through `--queue`), then write the
- * summary and report. Exit code: 0 all done, 1 some failed, 130 interrupted.
+ * Run planned runs into `out` with the flags of SWEEP_RUN_FLAGS (locally on `--jobs` processes,
+ * or through `--queue`), showing progress; Ctrl-C checkpoints the runs in progress (a second
+ * one quits). Shared by sweep, compare and reproduce.
  */
-export async function runSweepCommand(specs: unknown[], out: string, f: Record<string, unknown>, o: RunOpts): Promise<number> {
+export async function executeRuns(runs: PlannedRun[], out: string, f: Record<string, unknown>): Promise<{ outcome: SweepOutcome; totalSeconds: number; jobs: number | "queue" }> {
   const jobs = positiveInt(f, "jobs");
   const retries = positiveInt(f, "retries");
-  const runs = planRuns(specs);
   mkdirSync(out, { recursive: true });
-  writeFileAtomic(join(out, "sweep.json"), JSON.stringify({ format: "sharpness-aware-sweep/1", title: o.title, claim: o.claim, definition: o.definition, keys: runs.map((r) => r.key) }, null, 2) + "\n");
   const started = Date.now();
   const reporter = sweepReporter({ queued: f.queue !== undefined });
   const onEvent = (e: SweepEvent) => reporter.onEvent(e);
@@ -95,12 +94,23 @@ export async function runSweepCommand(specs: unknown[], out: string, f: Record<s
     process.removeListener("SIGTERM", onInterrupt);
     reporter.close();
   }
-  const totalSeconds = (Date.now() - started) / 1000;
+  return { outcome, totalSeconds: (Date.now() - started) / 1000, jobs: f.queue ? "queue" : Math.min(jobs ?? defaultJobs(), Math.max(1, runs.length)) };
+}
+
+/**
+ * Run `specs` into `out` (locally on `--jobs` processes, or through `--queue`), then write the
+ * summary and report. Exit code: 0 all done, 1 some failed, 130 interrupted.
+ */
+export async function runSweepCommand(specs: unknown[], out: string, f: Record<string, unknown>, o: RunOpts): Promise<number> {
+  const runs = planRuns(specs);
+  mkdirSync(out, { recursive: true });
+  writeFileAtomic(join(out, "sweep.json"), JSON.stringify({ format: "sharpness-aware-sweep/1", title: o.title, claim: o.claim, definition: o.definition, keys: runs.map((r) => r.key) }, null, 2) + "\n");
+  const { outcome, totalSeconds, jobs } = await executeRuns(runs, out, f);
   if (o.combinedMetrics) {
     const lines = runs.map((r) => join(runDir(out, r.key), "metrics.jsonl")).filter(existsSync).map((p) => readFileSync(p, "utf8")).join("");
     writeFileAtomic(join(out, "metrics.jsonl"), lines);
   }
-  const { verdict } = await writeSweepReport(out, { title: o.title, claim: o.claim, extra: { totalSeconds, jobs: f.queue ? "queue" : Math.min(jobs ?? defaultJobs(), Math.max(1, runs.length)) } });
+  const { verdict } = await writeSweepReport(out, { title: o.title, claim: o.claim, extra: { totalSeconds, jobs } });
   const failed = outcome.failed.length;
   if (verdict) process.stdout.write(`\n${verdict}\n`);
   process.stdout.write(

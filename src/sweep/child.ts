@@ -7,7 +7,9 @@
  *
  * A run checkpoints into `<runDir>/checkpoints` after every epoch and, when a checkpoint of the
  * same key is there, resumes from it (bit-identical to an uninterrupted run). `metrics.jsonl`
- * gets a line per epoch; `result.json` is written atomically at the end.
+ * gets a line per epoch; `result.json` is written atomically at the end. Task specs (the exact
+ * float64 models of experiments/tasks.ts) run in seconds, synchronously and without checkpoints:
+ * an interrupted one reruns from the start.
  *
  * Messages in:  { type: "run", spec, dir } | { type: "stop" }   (files in <dir>/runs/<key>/)
  * Messages out: { type: "ready" } | { type: "progress", … } | { type: "done", result, metrics }
@@ -24,6 +26,7 @@ import { findLatest, readCheckpointMeta } from "../train/checkpoint.js";
 import { train } from "../train/trainer.js";
 import { fillSpec, runKey } from "../train/spec.js";
 import { toRunResult } from "../train/result.js";
+import { isTaskSpec, runTask, type TaskResult } from "../experiments/tasks.js";
 import { runDir, writeResult } from "./store.js";
 
 /** Run `spec` with its files under `<dir>/runs/<key>/`. */
@@ -32,7 +35,7 @@ export type ChildProgress = { type: "progress"; epoch: number; epochs: number; s
 export type ChildMessage =
   | { type: "ready" }
   | ChildProgress
-  | { type: "done"; result: ReturnType<typeof toRunResult>; metrics: string }
+  | { type: "done"; result: ReturnType<typeof toRunResult> | TaskResult; metrics: string }
   | { type: "error"; message: string }
   | { type: "stopped" };
 
@@ -55,7 +58,21 @@ const requestStop = () => {
   if (!busy) process.exit(130);
 };
 
+async function runTaskRequest(req: RunRequest): Promise<void> {
+  let lastSent = 0;
+  const result = runTask(req.spec, "js-float64", (step, steps) => {
+    const now = Date.now();
+    if (now - lastSent < 200) return;
+    lastSent = now;
+    process.send?.({ type: "progress", epoch: 1, epochs: 1, step, steps, loss: NaN } satisfies ChildMessage);
+  });
+  mkdirSync(runDir(req.dir, result.key), { recursive: true });
+  writeResult(req.dir, result);
+  await send({ type: "done", result, metrics: "" });
+}
+
 async function runOne(req: RunRequest, device: string): Promise<void> {
+  if (isTaskSpec(req.spec)) return runTaskRequest(req);
   const spec = fillSpec(req.spec);
   const key = runKey(spec);
   const dir = runDir(req.dir, key);

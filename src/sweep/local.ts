@@ -6,23 +6,22 @@
  * the next sweep over the same directory resumes them. Node-only.
  */
 import { availableParallelism } from "node:os";
-import { fillSpec, runKey, specLabel, type RunSpec } from "../train/spec.js";
-import type { RunResult } from "../train/result.js";
+import { anyLabel, anyRunKey, fillAnySpec, type AnySpec, type StoredResult } from "../experiments/tasks.js";
 import { RunPool, type SlotProgress } from "./pool.js";
 import { triageRuns, writeFailure, type FailureRecord } from "./store.js";
 
-export type PlannedRun = { key: string; spec: RunSpec; label: string };
+export type PlannedRun = { key: string; spec: AnySpec; label: string };
 
-/** Fill, key and de-duplicate specs (first occurrence kept, order preserved). */
+/** Fill, key and de-duplicate specs of any kind (first occurrence kept, order preserved). */
 export function planRuns(specs: unknown[]): PlannedRun[] {
   const seen = new Set<string>();
   const out: PlannedRun[] = [];
   for (const s of specs) {
-    const spec = fillSpec(s);
-    const key = runKey(spec);
+    const spec = fillAnySpec(s);
+    const key = anyRunKey(spec);
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ key, spec, label: specLabel(spec) });
+    out.push({ key, spec, label: anyLabel(spec) });
   }
   return out;
 }
@@ -31,7 +30,7 @@ export type SweepEvent =
   | { type: "start"; total: number; skipped: number; failedBefore: number; pending: number; jobs: number }
   | { type: "run-start"; run: PlannedRun; slot: number; attempt: number }
   | { type: "progress"; run: PlannedRun; slot: number; p: SlotProgress }
-  | { type: "run-end"; run: PlannedRun; slot: number; result: RunResult }
+  | { type: "run-end"; run: PlannedRun; slot: number; result: StoredResult }
   | { type: "run-failed"; run: PlannedRun; slot: number; error: string; retrying: boolean };
 
 export type SweepOptions = {
@@ -46,7 +45,7 @@ export type SweepOptions = {
   env?: Record<string, string>;
 };
 
-export type SweepOutcome = { executed: number; skipped: number; failed: FailureRecord[]; interrupted: boolean; results: RunResult[] };
+export type SweepOutcome = { executed: number; skipped: number; failed: FailureRecord[]; interrupted: boolean; results: StoredResult[] };
 
 export type SweepHandle = { done: Promise<SweepOutcome>; stop: () => Promise<void>; pool: RunPool };
 

@@ -7,11 +7,11 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import type { RunResult } from "../train/result.js";
+import type { StoredResult } from "../experiments/tasks.js";
 import type { ChildMessage, ChildProgress, RunRequest } from "./child.js";
 
 export type RunOutcome =
-  | { status: "done"; result: RunResult; metrics: string }
+  | { status: "done"; result: StoredResult; metrics: string }
   /** The run threw (bad input, non-finite error…): retrying gives the same. */
   | { status: "error"; message: string }
   /** The process died (signal, out of memory): worth retrying. */

@@ -33,8 +33,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue, Worker, UnrecoverableError, WaitingError, type Job, type RedisOptions } from "bullmq";
-import type { RunResult } from "../train/result.js";
-import { fillSpec, specLabel } from "../train/spec.js";
+import { anyLabel, describeResult, fillAnySpec, type StoredResult } from "../experiments/tasks.js";
 import type { PlannedRun, SweepEvent, SweepOutcome } from "./local.js";
 import { RunPool, type SlotProgress } from "./pool.js";
 import { isValidResult, runDir, triageRuns, writeFailure, writeResult, type FailureRecord } from "./store.js";
@@ -332,7 +331,7 @@ export function runQueued(runs: PlannedRun[], dir: string, opts: QueuedOptions):
         }
         return fail(t, "the queue returned an invalid result twice", job.attemptsMade);
       }
-      const result = rv!.result as RunResult;
+      const result = rv!.result as StoredResult;
       store(() => writeResult(dir, result, typeof rv!.metrics === "string" ? rv!.metrics : undefined));
       results.push(result);
       executed++;
@@ -514,7 +513,7 @@ export function runWorker(opts: { url: string; jobs: number; onEvent?: (e: Worke
       switch (o.status) {
         case "done":
           rmSync(runDir(scratch, key), { recursive: true, force: true });
-          emit({ type: "run-end", key, message: `test accuracy ${(100 * o.result.metrics.testAccuracy).toFixed(2)}%, ${((Date.now() - t0) / 1000).toFixed(1)} s` });
+          emit({ type: "run-end", key, message: `${describeResult(o.result)}, ${((Date.now() - t0) / 1000).toFixed(1)} s` });
           return { result: o.result, metrics: o.metrics };
         case "error":
           rmSync(runDir(scratch, key), { recursive: true, force: true });
@@ -580,8 +579,8 @@ async function backToWait(job: Job, token?: string): Promise<void> {
 /** "SAM ρ=0.05 seed 0" from a job's spec, best effort. */
 function describe(spec: unknown): string {
   try {
-    const s = fillSpec(spec);
-    return `${specLabel(s)} seed ${s.seed}`;
+    const s = fillAnySpec(spec);
+    return `${anyLabel(s)} seed ${s.seed}`;
   } catch {
     return "(invalid spec)";
   }

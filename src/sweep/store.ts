@@ -2,13 +2,15 @@
  * A sweep's directory: `DIR/runs/<key>/` holds `spec.json`, `result.json` (written atomically
  * once the run finished), `metrics.jsonl`, `checkpoints/` (the run resumes from them) and, for a
  * run that failed, `failed.json` ({ error, attempts, at }). A result is valid when it parses, has
- * the result format, its key is the directory's name and the hash of its spec, and it has every
- * epoch of the spec. Node-only.
+ * a result format (a training run's or a task's, experiments/tasks.ts), its key is the
+ * directory's name and the hash of its spec, and a training run has every epoch of its spec.
+ * Node-only.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { RESULT_FORMAT, type RunResult } from "../train/result.js";
-import { runKey, SpecError } from "../train/spec.js";
+import { RESULT_FORMAT } from "../train/result.js";
+import { SpecError } from "../train/spec.js";
+import { anyRunKey, isTaskResult, TASK_RESULT_FORMAT, type StoredResult } from "../experiments/tasks.js";
 
 /** Write `text` to `path` atomically: a temp file in the same directory, fsync, rename. */
 export function writeFileAtomic(path: string, text: string): void {
@@ -28,21 +30,22 @@ export function writeFileAtomic(path: string, text: string): void {
 
 export const runDir = (dir: string, key: string) => join(dir, "runs", key);
 
-/** `r` is a complete result of the run `key`: its format, its key (the hash of its spec), every epoch. */
-export function isValidResult(r: unknown, key: string): r is RunResult {
-  const x = r as RunResult | null;
-  if (!x || typeof x !== "object" || x.format !== RESULT_FORMAT || x.key !== key) return false;
+/** `r` is a complete result of the run `key`: its format, its key (the hash of its spec), every epoch of a training run. */
+export function isValidResult(r: unknown, key: string): r is StoredResult {
+  const x = r as StoredResult | null;
+  if (!x || typeof x !== "object" || (x.format !== RESULT_FORMAT && x.format !== TASK_RESULT_FORMAT) || x.key !== key) return false;
   try {
-    if (runKey(x.spec) !== key) return false;
+    if (anyRunKey(x.spec) !== key) return false;
   } catch (e) {
     if (e instanceof SpecError) return false;
     throw e;
   }
+  if (isTaskResult(x)) return x.metrics !== null && typeof x.metrics === "object" && x.output !== null && typeof x.output === "object";
   return Array.isArray(x.history) && x.history.length === x.spec.epochs;
 }
 
 /** The valid result of `key` under `dir`, or null (missing, partial, corrupted or stale). */
-export function readValidResult(dir: string, key: string): RunResult | null {
+export function readValidResult(dir: string, key: string): StoredResult | null {
   const file = join(runDir(dir, key), "result.json");
   if (!existsSync(file)) return null;
   let r: unknown;
@@ -55,7 +58,7 @@ export function readValidResult(dir: string, key: string): RunResult | null {
 }
 
 /** Store a finished run's result (and its metrics lines) atomically; idempotent per key. */
-export function writeResult(dir: string, r: RunResult, metricsJsonl?: string): void {
+export function writeResult(dir: string, r: StoredResult, metricsJsonl?: string): void {
   const d = runDir(dir, r.key);
   writeFileAtomic(join(d, "spec.json"), JSON.stringify(r.spec, null, 2) + "\n");
   if (metricsJsonl !== undefined) writeFileAtomic(join(d, "metrics.jsonl"), metricsJsonl);
@@ -84,8 +87,8 @@ export function readFailure(dir: string, key: string): FailureRecord | null {
  * recorded failure (skipped unless `retryFailed`), or nothing yet (to run). Shared by local and
  * queued sweeps.
  */
-export function triageRuns<R extends { key: string }>(dir: string, runs: R[], retryFailed = false): { results: RunResult[]; failed: FailureRecord[]; pending: R[]; skipped: number; failedBefore: number } {
-  const results: RunResult[] = [];
+export function triageRuns<R extends { key: string }>(dir: string, runs: R[], retryFailed = false): { results: StoredResult[]; failed: FailureRecord[]; pending: R[]; skipped: number; failedBefore: number } {
+  const results: StoredResult[] = [];
   const failed: FailureRecord[] = [];
   const pending: R[] = [];
   for (const r of runs) {
@@ -99,9 +102,9 @@ export function triageRuns<R extends { key: string }>(dir: string, runs: R[], re
 }
 
 /** Every valid result and every recorded failure under `dir` (keys sorted). */
-export function listRuns(dir: string): { results: RunResult[]; failures: FailureRecord[] } {
+export function listRuns(dir: string): { results: StoredResult[]; failures: FailureRecord[] } {
   const root = join(dir, "runs");
-  const results: RunResult[] = [];
+  const results: StoredResult[] = [];
   const failures: FailureRecord[] = [];
   if (!existsSync(root)) return { results, failures };
   for (const key of readdirSync(root).sort()) {

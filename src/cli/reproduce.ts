@@ -1,0 +1,70 @@
+/**
+ * `sharpness reproduce [ID…] [--scale quick|default|full] --out DIR [--jobs N | --queue URL]`:
+ * run the claims of the seeds as experiments (src/experiments/) on the sweep pool and write
+ * DIR/<id>/result.json, DIR/<id>/report.html and DIR/index.html. `--list` prints the claims.
+ * A rerun only runs what is missing. Exit code: 0 done, 1 some runs failed, 130 interrupted.
+ */
+import { resolve, join } from "node:path";
+import { EXPERIMENTS, experimentById } from "../experiments/index.js";
+import { SCALES, type Scale } from "../experiments/experiment.js";
+import { planExperiments, writeExperiment, writeIndex } from "../experiments/reproduce.js";
+import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
+import { executeRuns, SWEEP_RUN_FLAGS } from "./sweep.js";
+
+const FLAGS: Record<string, FlagSpec> = {
+  list: { kind: "bool", help: "print every experiment's id, source and claim" },
+  scale: { kind: "string", choices: SCALES, help: "quick (≤ 1 min, for tests), default (≤ 10 min) or full (the paper's scale where it fits); default: default" },
+  out: { kind: "string", help: "output directory: runs/<key>/, <id>/result.json, <id>/report.html, index.html" },
+  ...SWEEP_RUN_FLAGS,
+  device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device of training runs (default auto)" },
+  help: { kind: "bool", help: "show this help" },
+};
+
+export async function reproduceCommand(argv: string[]): Promise<number> {
+  const ids: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith("--")) {
+      rest.push(a);
+      const spec = FLAGS[a.slice(2)];
+      if (spec && spec.kind !== "bool" && !a.includes("=") && i + 1 < argv.length) rest.push(argv[++i]);
+    } else ids.push(a);
+  }
+  const f = parseFlags(rest, FLAGS, "reproduce");
+  if (f.help) {
+    process.stdout.write(
+      helpText(
+        "Usage: sharpness reproduce [ID…] [--scale quick|default|full] --out DIR [--jobs N | --queue redis://HOST:PORT]\n       sharpness reproduce --list",
+        "Run claims of the papers as experiments with verdicts (reproduced / not reproduced / inconclusive, rule fixed in\ncode before the runs). Without IDs: every experiment. Runs go through the sweep pool into DIR/runs (a rerun only runs\nwhat is missing); then DIR/<id>/result.json, DIR/<id>/report.html and DIR/index.html.",
+        FLAGS,
+      ),
+    );
+    return 0;
+  }
+  if (f.list) {
+    for (const e of EXPERIMENTS) process.stdout.write(`${e.id}  (${e.source})\n    ${e.claim}\n`);
+    return 0;
+  }
+  const unknown = ids.filter((id) => !experimentById(id));
+  if (unknown.length) throw new UsageError(`reproduce: unknown experiment ${JSON.stringify(unknown[0])} (experiments: ${EXPERIMENTS.map((e) => e.id).join(", ")})`);
+  if (f.out === undefined) throw new UsageError("reproduce: --out DIR is required (see sharpness reproduce --help)");
+  const scale = (f.scale ?? "default") as Scale;
+  const chosen = ids.length ? [...new Set(ids)].map((id) => experimentById(id)!) : [...EXPERIMENTS];
+  const out = resolve(String(f.out));
+  const plan = planExperiments(chosen, scale);
+  process.stdout.write(`reproducing ${chosen.map((e) => e.id).join(", ")} at scale ${scale}: ${plan.runs.length} runs into ${join(out, "runs")}\n`);
+  const { outcome, totalSeconds } = await executeRuns(plan.runs, out, f);
+  if (outcome.interrupted) {
+    process.stdout.write(`interrupted: ${outcome.executed} runs executed; run the same command again to continue\n`);
+    return 130;
+  }
+  for (const { experiment, keys } of plan.experiments) {
+    const r = await writeExperiment(out, experiment, keys, scale);
+    process.stdout.write(`\n${r.id}: ${r.verdict.toUpperCase()} — ${r.reason}\n  ${r.summary}\n  ${join(out, r.id, "report.html")}\n`);
+  }
+  writeIndex(out);
+  const failed = outcome.failed.length;
+  process.stdout.write(`\n${outcome.executed} runs executed, ${outcome.skipped} skipped (already done)${failed ? `, ${failed} failed` : ""}; wrote ${join(out, "index.html")} (${totalSeconds.toFixed(0)} s)\n`);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,125 @@
+/**
+ * The experiment framework: each claim of the seeds is an `Experiment` (one file per claim in
+ * this directory) that declares its claim in one sentence, its source (seed + figure), the
+ * setting, the runs at three scales, the verdict rule — in words (`rule`) and in code (`judge`),
+ * both written before any run — and its report (figures from the same results).
+ *
+ * Scales: `quick` (≤ 1 min on 2 cores; the tests run it), `default` (≤ 10 min), `full` (the
+ * paper's own scale where it fits on a CPU). Verdicts: "reproduced", "not reproduced",
+ * "inconclusive" (with the reason), always with the numbers and their 95% CIs.
+ *
+ * Runs are plain specs (training or task specs, experiments/tasks.ts); `reproduce.ts` runs them
+ * on the sweep pool into one result store, so runs shared by experiments run once and a rerun
+ * only runs what is missing. Browser-safe: no `node:` imports.
+ */
+import type { RunResult } from "../train/result.js";
+import { anyRunKey, isTaskResult, isTrainResult, type StoredResult, type TaskResult } from "./tasks.js";
+import { ci95, mean } from "../report/stats.js";
+
+export const SCALES = ["quick", "default", "full"] as const;
+export type Scale = (typeof SCALES)[number];
+
+export const VERDICTS = ["reproduced", "not reproduced", "inconclusive"] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** A measured number: its value, the 95% CI [lo, hi] where there is one, n (runs or instances it rests on). */
+export type Measured = { value: number | null; lo?: number | null; hi?: number | null; n?: number; what: string };
+
+export type Judgement = {
+  verdict: Verdict;
+  /** Why, in one or two sentences with the deciding numbers. */
+  reason: string;
+  /** What came out, in one line with CIs (the index's "what came out"). */
+  summary: string;
+  numbers: Record<string, Measured>;
+};
+
+/** The results of an experiment's runs, looked up by spec. */
+export type Results = {
+  task(spec: unknown): TaskResult;
+  train(spec: unknown): RunResult;
+};
+
+export type Experiment = {
+  id: string;
+  /** The claim, one sentence. */
+  claim: string;
+  /** Seed file and figure/table ("002 Fig 6, Fig 14"). */
+  source: string;
+  /** What is run, common to all scales. */
+  setting: string;
+  /** The verdict rule in words; `judge` applies exactly this. */
+  rule: string;
+  /** What runs at each scale, one line each. */
+  scales: Record<Scale, string>;
+  /** Where our setting differs from the paper's (shown next to the verdict). */
+  differences?: string;
+  specs(scale: Scale): unknown[];
+  judge(r: Results, scale: Scale): Judgement;
+  /** The report's body (figures and tables, HTML) from the same results. */
+  report(r: Results, scale: Scale, j: Judgement): Promise<string>;
+};
+
+/** `Results` over a map of key → stored result (throws naming the run when one is missing or of the other kind). */
+export function resultsFrom(byKey: ReadonlyMap<string, StoredResult>): Results {
+  const get = (spec: unknown) => {
+    const key = anyRunKey(spec);
+    const r = byKey.get(key);
+    if (!r) throw new Error(`no result for run ${key}`);
+    return r;
+  };
+  return {
+    task(spec) {
+      const r = get(spec);
+      if (!isTaskResult(r)) throw new Error(`run ${r.key} is not a task run`);
+      return r;
+    },
+    train(spec) {
+      const r = get(spec);
+      if (!isTrainResult(r)) throw new Error(`run ${r.key} is not a training run`);
+      return r;
+    },
+  };
+}
+
+/** Mean with its 95% t interval. */
+export function meanCi(xs: number[], what: string): Measured {
+  const m = xs.length ? mean(xs) : null;
+  const h = ci95(xs);
+  return { value: m, lo: m !== null && Number.isFinite(h) ? m - h : null, hi: m !== null && Number.isFinite(h) ? m + h : null, n: xs.length, what };
+}
+
+/** Geometric mean of positive ratios with the 95% t interval of the mean log ratio, exponentiated. */
+export function geoMeanCi(ratios: number[], what: string): Measured {
+  const logs = ratios.map(Math.log);
+  const m = meanCi(logs, what);
+  const ex = (x: number | null | undefined) => (x === null || x === undefined ? null : Math.exp(x));
+  return { value: ex(m.value), lo: ex(m.lo), hi: ex(m.hi), n: ratios.length, what };
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+/** "2.31 [1.80, 2.96]" (or just the value). */
+export function showMeasured(m: Measured, digits = 3): string {
+  const f = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : Number(x.toPrecision(digits)).toString());
+  return m.lo !== undefined && m.lo !== null && m.hi !== undefined && m.hi !== null ? `${f(m.value)} [${f(m.lo)}, ${f(m.hi)}]` : f(m.value);
+}
+
+/** The median over runs of `field` at each step any run logged (finite values only; a diverged run's curve simply ends). */
+export function medianByStep<T extends { step: number }>(curves: readonly (readonly T[])[], field: keyof T): { step: number; value: number }[] {
+  const at = new Map<number, number[]>();
+  for (const c of curves)
+    for (const p of c) {
+      const v = p[field] as unknown as number;
+      if (!Number.isFinite(v)) continue;
+      const xs = at.get(p.step) ?? [];
+      xs.push(v);
+      at.set(p.step, xs);
+    }
+  return [...at.entries()].sort((a, b) => a[0] - b[0]).map(([step, xs]) => ({ step, value: median(xs) }));
+}

@@ -1,0 +1,13 @@
+/**
+ * Every experiment, in the order of the reproduction index. One file per claim; see
+ * experiment.ts for the framework and `sharpness reproduce --list`. Browser-safe.
+ */
+import type { Experiment } from "./experiment.js";
+import { labelNoise } from "./label-noise.js";
+import { implicitBiasDiagonal } from "./implicit-bias-diagonal.js";
+import { switchDiagonal } from "./switch-diagonal.js";
+import { relu1dSimplicity } from "./relu-1d-simplicity.js";
+
+export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity];
+
+export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);
