@@ -96,3 +96,11 @@ export { ALGORITHMS, BASES, DATASETS, MODELS, RUN_PARAMS, type AlgorithmEntry, t
 export { fillSpec, runKey, canonicalJson, specLabel, getPath, setPath, buildOptimizer, buildBase, SpecError, type RunSpec, type OptimizerSpec, type BaseSpec, type DataSpec, type ModelSpec } from "./train/spec.js";
 export { optimizerFromToken } from "./train/compare.js";
 export { sha256Hex } from "./train/sha256.js";
+
+// The small exact models of 002 §4 and the experiment framework (browser-safe).
+export { sparseRegression, parseRegressionData, type RegressionProblem } from "./data/sparse-regression.js";
+export { initDiagNet, diagNetBeta, diagNetGrad, diagNetStep, regressionLoss, trainDiagNet, logSteps, DIAG_NET_METHODS, type DiagNetMethod, type DiagNetState, type DiagNetPhase, type DiagNetRun, type CurvePoint } from "./models/diagonal-net.js";
+export { BLANC_1D } from "./data/relu-1d.js";
+export { initReluNet1d, reluNetPredict, reluNetLoss, reluNetGrad, trainReluNet1d, effectiveKinks, pathNorms, sampleFunction, type ReluNet1d, type ReluTrainOptions, type ReluTrainResult } from "./models/relu-net-1d.js";
+export { TASKS, runTask, fillAnySpec, anyRunKey, anyLabel, isTaskSpec, TASK_RESULT_FORMAT, type Task, type TaskSpec, type TaskResult, type StoredResult, type AnySpec } from "./experiments/tasks.js";
+export { SCALES, VERDICTS, resultsFrom, meanCi, geoMeanCi, median, type Experiment, type Scale, type Verdict, type Judgement, type Measured, type Results } from "./experiments/experiment.js";

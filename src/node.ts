@@ -21,3 +21,5 @@ export { readValidResult, writeResult, listRuns, writeFileAtomic, type FailureRe
 export { checkRedis, runQueued, runWorker, QueueError } from "./sweep/queue.js";
 export { writeCheckpoint, readCheckpointTrees, readCheckpointMeta, findLatest, CheckpointError, CHECKPOINT_FORMAT, type CheckpointContent } from "./train/checkpoint.js";
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type TensorData } from "./engine/safetensors.js";
+export { EXPERIMENTS, experimentById } from "./experiments/index.js";
+export { planExperiments, writeExperiment, writeIndex, type ReproducePlan } from "./experiments/reproduce.js";

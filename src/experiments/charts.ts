@@ -24,11 +24,11 @@ export function lineChart(o: {
   height?: number;
   vrules?: number[];
 }): Record<string, unknown> {
-  const scale = (a: Axis) => ({ ...(a.log ? { type: "log" } : {}), ...(a.domain ? { domain: a.domain } : { zero: false }) });
+  const scale = (a: Axis) => ({ ...(a.log ? { type: "log" } : { zero: false }), ...(a.domain ? { domain: a.domain, clamp: true } : {}) });
   const enc = {
     x: { field: o.x.field, type: "quantitative", title: o.x.title, scale: scale(o.x) },
     y: { field: o.y.field, type: "quantitative", title: o.y.title, scale: scale(o.y) },
-    color: { field: o.color.field, type: "nominal", title: o.color.title, ...(o.color.sort ? { sort: o.color.sort } : {}) },
+    color: { field: o.color.field, type: "nominal", title: o.color.title, legend: { labelLimit: 360 }, ...(o.color.sort ? { sort: o.color.sort } : {}) },
   };
   const layers: Record<string, unknown>[] = [
     { data: { values: o.lines }, mark: { type: "line", point: o.lines.length < 200 }, encoding: { ...enc, ...(o.dash ? { strokeDash: { field: o.dash.field, type: "nominal", title: o.dash.title } } : {}) } },

@@ -89,6 +89,12 @@ export const implicitBiasDiagonal: Experiment = {
     const gL1 = geoMeanCi(finite(ratio(l1(erm), l1(one))), "ERM ‖β‖₁ / 1-SAM ‖β‖₁ (geometric mean)");
     const trainRatio = geoMeanCi(finite(ratio(one.map((x) => x.metrics.trainLoss as number), erm.map((x) => x.metrics.trainLoss as number))), "1-SAM final train loss / ERM final train loss (geometric mean): > 1 = slower convergence");
     const medE1 = median(rE1);
+    // Supplementary (optimistic, not part of the rule): ρ chosen per instance on its test loss.
+    const bestPer = (m: Method) => ss.map((s) => Math.min(...RHOS.map((rho) => testLoss(r.task(spec(s, m, rho))))));
+    const best1 = bestPer("1-sam");
+    const gBest = geoMeanCi(finite(ratio(lossE, best1)), "supplementary, optimistic: ERM / 1-SAM test loss with ρ chosen per instance on the test loss");
+    const gBestN = geoMeanCi(finite(ratio(bestPer("n-sam"), best1)), "supplementary, optimistic: n-SAM / 1-SAM test loss, both with ρ chosen per instance");
+    const bestRhoPer = ss.map((s) => RHOS.reduce((b, rho) => (testLoss(r.task(spec(s, "1-sam", rho))) < testLoss(r.task(spec(s, "1-sam", b))) ? rho : b), RHOS[0]));
     const numbers = {
       rhoOneSam: { value: rho1, what: "ρ* of 1-SAM (lowest median test loss)" },
       rhoNSam: { value: rhoN, what: "ρ* of n-SAM" },
@@ -100,15 +106,20 @@ export const implicitBiasDiagonal: Experiment = {
       ratioErmNSam: gEN,
       ratioL1: gL1,
       trainLossRatio: trainRatio,
+      perInstanceRatioErm: gBest,
+      perInstanceRatioNSam: gBestN,
+      perInstanceBestRho: { value: median(bestRhoPer), n, what: `supplementary: median of the per-instance best ρ of 1-SAM (per instance: ${bestRhoPer.join(", ")})` },
+      divergedOrUnconverged: { value: RHOS.filter((rho) => ss.some((s) => { const x = r.task(spec(s, "1-sam", rho)); return x.metrics.diverged || (x.metrics.trainLoss as number) > 1e-3; })).length, n: RHOS.length, what: "ρ values of the grid at which 1-SAM ends with train loss > 1e-3 (or diverges) on at least one instance" },
       medianTestLossErm: { value: median(lossE), n, what: "median ERM test loss" },
       medianTestLossOneSam: { value: median(loss1), n, what: "median 1-SAM(ρ*) test loss" },
       medianTestLossNSam: { value: median(lossN), n, what: "median n-SAM(ρ*) test loss" },
     };
     const ok1 = winsE >= 0.8 * n && medE1 >= 2 && (gE1.lo ?? 0) > 1;
     const ok2 = winsN >= 0.8 * n && (gN1.lo ?? 0) > 1;
-    const summary = `1-SAM (ρ*=${rho1}) vs ERM: test loss lower on ${winsE}/${n}, ratio ${showMeasured(gE1)} (median ${num(medE1, 3)}); vs n-SAM (ρ*=${rhoN}): lower on ${winsN}/${n}, ratio ${showMeasured(gN1)}; n-SAM vs ERM ratio ${showMeasured(gEN)}; ‖β‖₁ ERM/1-SAM ${showMeasured(gL1)}; final train loss 1-SAM/ERM ${showMeasured(trainRatio)}`;
+    const summary = `1-SAM (ρ*=${rho1}) vs ERM: test loss lower on ${winsE}/${n}, ratio ${showMeasured(gE1)} (median ${num(medE1, 3)}); vs n-SAM (ρ*=${rhoN}): lower on ${winsN}/${n}, ratio ${showMeasured(gN1)}; n-SAM vs ERM ratio ${showMeasured(gEN)}; ‖β‖₁ ERM/1-SAM ${showMeasured(gL1)}; final train loss 1-SAM/ERM ${showMeasured(trainRatio)}; with ρ picked per instance (optimistic) ERM/1-SAM ${showMeasured(gBest)}`;
     if (ok1 && ok2) return { verdict: "reproduced", reason: `1-SAM beats ERM on ${winsE}/${n} instances (median ratio ${num(medE1, 3)}, geometric mean ${showMeasured(gE1)}) and n-SAM on ${winsN}/${n} (${showMeasured(gN1)}).`, summary, numbers };
-    if (winsE < 0.5 * n || (gE1.hi ?? Infinity) < 1.25) return { verdict: "not reproduced", reason: `1-SAM beats ERM on only ${winsE}/${n} instances (geometric-mean ratio ${showMeasured(gE1)}).`, summary, numbers };
+    if (winsE < 0.5 * n) return { verdict: "not reproduced", reason: `1-SAM(ρ*=${rho1}) beats ERM on only ${winsE}/${n} instances (geometric-mean ratio ${showMeasured(gE1)}).`, summary, numbers };
+    if ((gE1.hi ?? Infinity) < 1.25) return { verdict: "not reproduced", reason: `1-SAM(ρ*=${rho1}) is at most marginally better than ERM: ${winsE}/${n} wins but a geometric-mean test-loss ratio of only ${showMeasured(gE1)} (the rule needs the CI to reach 1.25; the paper shows several-fold).`, summary, numbers };
     const why = [!ok1 ? `vs ERM: ${winsE}/${n} wins, median ratio ${num(medE1, 3)}, CI ${showMeasured(gE1)} (needs ≥ 80%, ≥ 2, CI > 1)` : "", !ok2 ? `vs n-SAM: ${winsN}/${n} wins, CI ${showMeasured(gN1)} (needs ≥ 80%, CI > 1)` : ""].filter(Boolean).join("; ");
     return { verdict: "inconclusive", reason: `Part of the rule fails — ${why}.`, summary, numbers };
   },
@@ -147,7 +158,7 @@ export const implicitBiasDiagonal: Experiment = {
     const sort = ["ERM", "n-SAM", "1-SAM"];
     const figs = [
       lineChart({ title: "Test loss against ρ (median line, one dot per instance; ERM flat)", x: { field: "rho", title: "ρ used for training", log: true }, y: { field: "testLoss", title: "test loss", log: true }, color: { field: "method", title: "method", sort }, lines, points }),
-      lineChart({ title: "‖β‖₁ against ρ (median, dots per instance)", x: { field: "rho", title: "ρ", log: true }, y: { field: "l1", title: "‖β‖₁", log: true }, color: { field: "method", title: "method", sort }, lines: l1Lines, points: l1Points }),
+      lineChart({ title: "‖β‖₁ against ρ (median, dots per instance)", x: { field: "rho", title: "ρ", log: true }, y: { field: "l1", title: "‖β‖₁" }, color: { field: "method", title: "method", sort }, lines: l1Lines, points: l1Points }),
       lineChart({ title: "Final train loss against ρ (median)", x: { field: "rho", title: "ρ", log: true }, y: { field: "trainLoss", title: "train loss", log: true }, color: { field: "method", title: "method", sort }, lines: trLines }),
     ];
     // Loss curves at each method's ρ*: the median over instances at each logged step.

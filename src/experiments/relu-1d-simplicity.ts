@@ -15,7 +15,7 @@
  * over the initializations.
  */
 import { num, table } from "./charts.js";
-import { meanCi, showMeasured, type Experiment, type Judgement, type Results, type Scale } from "./experiment.js";
+import { meanCi, median, showMeasured, type Experiment, type Judgement, type Results, type Scale } from "./experiment.js";
 import { vegaLiteToSvg, esc } from "../report/html.js";
 import { BLANC_1D } from "../data/relu-1d.js";
 import { std } from "../report/stats.js";
@@ -91,10 +91,10 @@ export const relu1dSimplicity: Experiment = {
       spreadErm: { value: spreadErm, n, what: "ERM spread across inits (mean over the data range of the std of f(x))" },
       spreadSam: { value: spreadSam, n, what: "SAM spread across inits" },
       spreadRatio: { value: spreadSam / spreadErm, n, what: "SAM spread / ERM spread" },
-      finalLossErm: meanCi(erm.map((x) => m(x, "finalLoss")), "ERM final loss"),
-      finalLossSam: meanCi(sam.map((x) => m(x, "finalLoss")), "SAM final loss"),
-      stepsErm: meanCi(erm.map((x) => m(x, "steps")), "ERM steps taken"),
-      stepsSam: meanCi(sam.map((x) => m(x, "steps")), "SAM steps taken"),
+      maxFinalLossErm: { value: Math.max(...erm.map((x) => m(x, "finalLoss"))), n, what: "ERM largest final loss over inits" },
+      maxFinalLossSam: { value: Math.max(...sam.map((x) => m(x, "finalLoss"))), n, what: "SAM largest final loss over inits" },
+      medianStepsErm: { value: median(erm.map((x) => m(x, "steps"))), n, what: "ERM median steps taken (stops at loss ≤ 1e-5)" },
+      medianStepsSam: { value: median(sam.map((x) => m(x, "steps"))), n, what: "SAM median steps taken" },
     };
     const summary = `kinks ERM ${showMeasured(numbers.kinksErm)} vs SAM ${showMeasured(numbers.kinksSam)} (SAM fewer in ${fewerKinks}/${n}); path norm SAM/ERM ${showMeasured(normRatio)} (lower in ${lowerNorm}/${n}); spread across inits SAM/ERM ${num(spreadSam / spreadErm, 3)} (${num(spreadSam, 3)} vs ${num(spreadErm, 3)})`;
     if (unfit.length) return { verdict: "inconclusive", reason: `${unfit.length} of ${2 * n} runs did not fit the 12 points (final loss > ${FIT}: ${unfit.map((x) => `${x.label} seed ${x.seed} ${num(x.metrics.finalLoss as number, 3)}`).join(", ")}), so simplicity is not compared between interpolating solutions.`, summary, numbers };

@@ -5,6 +5,7 @@
  */
 import type { EpochRecord, TrainResult } from "./trainer.js";
 import { specLabel, type RunSpec } from "./spec.js";
+import type { TaskResult } from "../experiments/tasks.js";
 
 export const RESULT_FORMAT = "sharpness-aware-result/1";
 
@@ -75,7 +76,8 @@ export function toRunResult(r: TrainResult, device: string): RunResult {
   };
 }
 
-/** A result with its wall-clock fields zeroed: what must be identical however a run ran. */
-export function withoutTimes(r: RunResult): RunResult {
+/** A result (training or task run) with its wall-clock fields zeroed: what must be identical however a run ran. */
+export function withoutTimes<R extends RunResult | TaskResult>(r: R): R {
+  if (!("history" in r)) return { ...r, seconds: 0 };
   return { ...r, seconds: 0, history: r.history.map((e) => ({ ...e, seconds: 0 })) };
 }

@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { planRuns, runLocal, type PlannedRun, type SweepEvent, type SweepOutcome } from "../../src/sweep/local.js";
 import { checkRedis, jobIdOf, runQueued, QueueError } from "../../src/sweep/queue.js";
 import { withoutTimes, type RunResult } from "../../src/train/result.js";
+import type { StoredResult } from "../../src/experiments/tasks.js";
 import { runKey } from "../../src/train/spec.js";
 import { requireBinary } from "../system-deps.js";
 
@@ -198,7 +199,7 @@ function assertLikeLocal(o: SweepOutcome, dir: string, runs: PlannedRun[]): void
 // ---------------------------------------------------------------- setup
 
 let redis: Redis;
-const local = new Map<string, RunResult>();
+const local = new Map<string, StoredResult>();
 const timings: Record<string, number> = {};
 
 before(async () => {
