@@ -1,0 +1,144 @@
+/**
+ * The experiment framework and each experiment's verdict rule. The rules are exercised on
+ * constructed results (each verdict must be reachable, and the boundaries are where the rule
+ * text says); real runs at `quick` scale go through the CLI in test/cli/reproduce.test.ts.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EXPERIMENTS, experimentById } from "../../src/experiments/index.js";
+import { SCALES, VERDICTS, geoMeanCi, meanCi, median, medianByStep, resultsFrom, type Experiment, type Scale } from "../../src/experiments/experiment.js";
+import { anyRunKey, fillAnySpec, TASK_RESULT_FORMAT, type StoredResult, type TaskResult } from "../../src/experiments/tasks.js";
+import { planExperiments } from "../../src/experiments/reproduce.js";
+import { RESULT_FORMAT, type RunResult } from "../../src/train/result.js";
+import type { RunSpec } from "../../src/train/spec.js";
+
+test("every experiment declares id, claim, source, setting, rule and its three scales, and its specs are valid and distinct", () => {
+  const ids = EXPERIMENTS.map((e) => e.id);
+  assert.equal(new Set(ids).size, ids.length);
+  for (const id of ["label-noise", "implicit-bias-diagonal", "switch-diagonal", "relu-1d-simplicity"]) assert.ok(experimentById(id), id);
+  for (const e of EXPERIMENTS) {
+    assert.match(e.id, /^[a-z0-9-]+$/);
+    for (const k of ["claim", "setting", "rule"] as const) assert.ok(e[k].length > 15, `${e.id}.${k}`);
+    assert.match(e.source, /^00[0-3] /, `${e.id}: source names the seed`);
+    assert.match(e.rule, /[Rr]eproduced when/, `${e.id}: the rule says when it is reproduced`);
+    for (const s of SCALES) {
+      assert.ok(e.scales[s].length > 5, `${e.id}.scales.${s}`);
+      const specs = e.specs(s);
+      const keys = specs.map((x) => anyRunKey(fillAnySpec(x)));
+      assert.equal(new Set(keys).size, keys.length, `${e.id} at ${s}: every run is distinct`);
+    }
+    assert.ok(e.specs("quick").length <= e.specs("default").length && e.specs("default").length <= e.specs("full").length, `${e.id}: scales grow`);
+  }
+});
+
+test("planning several experiments runs shared runs once", () => {
+  const one = planExperiments([experimentById("implicit-bias-diagonal")!], "quick");
+  const twice = planExperiments([experimentById("implicit-bias-diagonal")!, experimentById("implicit-bias-diagonal")!], "quick");
+  assert.equal(twice.runs.length, one.runs.length);
+  assert.deepEqual(twice.experiments[1].keys, one.experiments[0].keys);
+});
+
+test("statistics: median, t interval, geometric mean of ratios, median curve", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+  const m = meanCi([1, 2, 3], "x");
+  // mean 2, sd 1, t(2) 4.303: half-width 4.303/√3 = 2.4843
+  assert.equal(m.value, 2);
+  assert.ok(Math.abs(m.hi! - 2 - 2.4843) < 1e-4);
+  const g = geoMeanCi([2, 8], "r");
+  assert.ok(Math.abs(g.value! - 4) < 1e-12); // √(2·8)
+  assert.ok(g.lo! < 4 && g.hi! > 4);
+  const c = medianByStep(
+    [
+      [{ step: 0, v: 1 }, { step: 10, v: 3 }],
+      [{ step: 0, v: 5 }, { step: 10, v: Infinity }],
+      [{ step: 0, v: 2 }],
+    ],
+    "v",
+  );
+  assert.deepEqual(c, [{ step: 0, value: 2 }, { step: 10, value: 3 }]);
+});
+
+// ---------------------------------------------------------------- rules on constructed results
+
+/** Results for every spec of `e` at `scale`, made by `make` (task or training). */
+function fake(e: Experiment, scale: Scale, make: (spec: any) => StoredResult) {
+  const map = new Map<string, StoredResult>();
+  for (const s of e.specs(scale)) {
+    const spec = fillAnySpec(s);
+    map.set(anyRunKey(spec), make(spec));
+  }
+  return resultsFrom(map);
+}
+
+const task = (spec: any, metrics: TaskResult["metrics"], output: TaskResult["output"] = {}): TaskResult => ({ format: TASK_RESULT_FORMAT, key: anyRunKey(spec), task: spec.task, label: "", seed: spec.seed, spec, metrics, output, seconds: 0, device: "test" });
+
+test("implicit-bias-diagonal: each verdict is reachable where the rule says", () => {
+  const e = experimentById("implicit-bias-diagonal")!;
+  const diagResult = (testLoss: (method: string, rho: number, seed: number) => number) => (spec: any) => {
+    const p = spec.phases[0];
+    return task(spec, { trainLoss: 1e-9, testLoss: testLoss(p.method, p.rho, spec.seed), l1Norm: 1.5, recoveryError: 0.1, diverged: false, steps: p.steps }, { curve: [] });
+  };
+  // 1-SAM 5× better than ERM and 4× better than n-SAM everywhere at ρ 0.1, worse elsewhere.
+  let r = fake(e, "quick", diagResult((m, rho, s) => (m === "erm" ? 0.01 : m === "n-sam" ? 0.008 : rho === 0.1 ? 0.002 * (1 + s / 10) : 0.02)));
+  let j = e.judge(r, "quick");
+  assert.equal(j.verdict, "reproduced", j.reason);
+  assert.equal(j.numbers.rhoOneSam.value, 0.1);
+  // 1-SAM barely better (ratio 1.05): not reproduced.
+  r = fake(e, "quick", diagResult((m, _rho, s) => (m === "erm" ? 0.01 : m === "n-sam" ? 0.01 : 0.01 / (1.05 + s / 1000))));
+  j = e.judge(r, "quick");
+  assert.equal(j.verdict, "not reproduced", j.reason);
+  // Much better on 3 of 5 instances only: inconclusive.
+  r = fake(e, "quick", diagResult((m, _rho, s) => (m === "1-sam" ? (s < 3 ? 0.001 : 0.011) : 0.01)));
+  j = e.judge(r, "quick");
+  assert.equal(j.verdict, "inconclusive", j.reason);
+  assert.equal(j.numbers.winsOverErm.value, 3);
+  // Diverged 1-SAM everywhere: counted as losses → not reproduced.
+  r = fake(e, "quick", (spec: any) => (spec.phases[0].method === "1-sam" ? task(spec, { trainLoss: null, testLoss: null, l1Norm: null, recoveryError: null, diverged: true, steps: 3 }, { curve: [] }) : diagResult(() => 0.01)(spec)));
+  assert.equal(e.judge(r, "quick").verdict, "not reproduced");
+});
+
+test("switch-diagonal: both switched runs must beat ERM for 2T", () => {
+  const e = experimentById("switch-diagonal")!;
+  const arm = (spec: any) => spec.phases.map((p: any) => `${p.method}:${p.rho}`).join(">");
+  const make = (loss: (a: string, seed: number) => number) => (spec: any) => task(spec, { trainLoss: 1e-8, testLoss: loss(arm(spec), spec.seed), l1Norm: 1.5, recoveryError: 0.1, diverged: false, steps: 20000 }, { curve: [] });
+  const good = (a: string, s: number) => (a === "erm:0" ? 0.01 : a.startsWith("erm:0>1-sam") ? 0.002 + s / 1e4 : 0.003 + s / 1e4);
+  assert.equal(e.judge(fake(e, "quick", make(good)), "quick").verdict, "reproduced");
+  const noEscape = (a: string, s: number) => (a.startsWith("erm:0>1-sam") ? 0.012 : good(a, s));
+  const j = e.judge(fake(e, "quick", make(noEscape)), "quick");
+  assert.equal(j.verdict, "not reproduced", j.reason);
+  assert.equal(j.numbers.winsErmToSam.value, 0);
+  const weak = (a: string, s: number) => (a === "erm:0>1-sam:10" ? 0.0095 - s / 1e5 : good(a, s));
+  assert.equal(e.judge(fake(e, "quick", make(weak)), "quick").verdict, "inconclusive");
+});
+
+test("relu-1d-simplicity: unfit runs make it inconclusive; fewer kinks, lower norm and less spread reproduce it", () => {
+  const e = experimentById("relu-1d-simplicity")!;
+  const xs = Array.from({ length: 41 }, (_, i) => -1.5 + (3 * i) / 40);
+  const make = (o: { samKinks: number; samLoss: number; samSpread: number }) => (spec: any) => {
+    const sam = spec.method === "sam";
+    const y = xs.map((x) => Math.sin(3 * x) + (sam ? o.samSpread : 1) * 0.1 * spec.seed);
+    return task(spec, { finalLoss: sam ? o.samLoss : 1e-5, steps: 1000, reachedTarget: !sam, diverged: false, kinks: sam ? o.samKinks : 40, pathNorm: sam ? 300 + spec.seed : 1000, slopeVariation: sam ? 200 : 700 }, { x: xs, y, kinks: [], curve: [] });
+  };
+  assert.equal(e.judge(fake(e, "quick", make({ samKinks: 20, samLoss: 1e-3, samSpread: 0.2 })), "quick").verdict, "reproduced");
+  const unfit = e.judge(fake(e, "quick", make({ samKinks: 20, samLoss: 0.05, samSpread: 0.2 })), "quick");
+  assert.equal(unfit.verdict, "inconclusive");
+  assert.match(unfit.reason, /did not fit/);
+  assert.equal(e.judge(fake(e, "quick", make({ samKinks: 45, samLoss: 1e-3, samSpread: 0.2 })), "quick").verdict, "not reproduced");
+  assert.equal(e.judge(fake(e, "quick", make({ samKinks: 20, samLoss: 1e-3, samSpread: 0.9 })), "quick").verdict, "inconclusive");
+});
+
+test("label-noise: the paired difference and its CI decide", () => {
+  const e = experimentById("label-noise")!;
+  const make = (acc: (name: string, seed: number) => number) => (spec: RunSpec) =>
+    ({ format: RESULT_FORMAT, key: anyRunKey(spec), optimizer: spec.optimizer.name, label: "", seed: spec.seed, spec, metrics: { testAccuracy: acc(spec.optimizer.name, spec.seed), bestTestAccuracy: 0.8, bestEpoch: 3, testLoss: 1, trainLoss: 1, trainAccuracy: 0.5, cleanTrainAccuracy: 0.5, noisyTrainAccuracy: 0.2, skippedSteps: 0, epochs: spec.epochs }, history: [], stepsPerEpoch: 1, noisyCount: 0, seconds: 0, device: "test" }) as RunResult;
+  assert.equal(e.judge(fake(e, "default", make((n, s) => (n === "sgd" ? 0.6 : 0.7 + s / 100))), "default").verdict, "reproduced");
+  assert.equal(e.judge(fake(e, "default", make((n, s) => (n === "sgd" ? 0.6 : 0.58 + s / 100))), "default").verdict, "not reproduced");
+  const j = e.judge(fake(e, "default", make((n, s) => (n === "sgd" ? 0.6 : [0.75, 0.55, 0.62][s]))), "default");
+  assert.equal(j.verdict, "inconclusive", j.reason);
+  assert.equal(j.numbers.samWins.value, 2);
+});
+
+test("verdicts are the three words", () => {
+  assert.deepEqual([...VERDICTS], ["reproduced", "not reproduced", "inconclusive"]);
+});
