@@ -33,17 +33,24 @@ export function diagSpec(seed: number, lr: number, alpha: number, phases: { meth
 }
 
 const seeds = (scale: Scale) => Array.from({ length: INSTANCES[scale] }, (_, i) => i);
-const spec = (seed: number, method: Method, rho: number) => diagSpec(seed, SETTING.lr, SETTING.alpha, [{ method, rho: method === "erm" ? 0 : rho, steps: SETTING.steps }]);
+const spec = (seed: number, method: Method, rho: number, lr = SETTING.lr) => diagSpec(seed, lr, SETTING.alpha, [{ method, rho: method === "erm" ? 0 : rho, steps: SETTING.steps }]);
+/**
+ * Supplementary (outside the verdict), added after the first runs showed 1-SAM failing to
+ * converge at γ 15/d for ρ ≥ 0.03 on some instances: ERM and 1-SAM at the smaller step γ 5/d
+ * (the authors' notebook's 1-SAM cells use 5/d), to see whether the gain needs a step size at
+ * which 1-SAM converges.
+ */
+const SUPP_LR = 5 / D;
 
 /** Test loss for ranking: a diverged run ranks last. */
 const testLoss = (r: TaskResult) => (r.metrics.diverged ? Infinity : (r.metrics.testLoss as number));
 
 /** The ρ of lowest median test loss over instances (ties: the smaller ρ). */
-function bestRho(r: Results, scale: Scale, method: Method): number {
+function bestRho(r: Results, scale: Scale, method: Method, lr = SETTING.lr): number {
   let best = RHOS[0];
   let bestMed = Infinity;
   for (const rho of RHOS) {
-    const med = median(seeds(scale).map((s) => testLoss(r.task(spec(s, method, rho)))));
+    const med = median(seeds(scale).map((s) => testLoss(r.task(spec(s, method, rho, lr)))));
     if (med < bestMed) [best, bestMed] = [rho, med];
   }
   return best;
@@ -56,13 +63,13 @@ export const implicitBiasDiagonal: Experiment = {
   setting: `Diagonal linear network β = u ⊙ v, loss ‖Xβ − y‖²/(2n), float64, full batch; synthetic sparse regression n 20, n_test 1000, d 30, k 3 (002 App. B); α ${SETTING.alpha}, γ 15/d = ${SETTING.lr}, ${SETTING.steps.toLocaleString("en")} steps; ERM, and n-SAM and 1-SAM (unnormalized) for ρ ∈ {${RHOS.join(", ")}}.`,
   rule: "Per method, ρ* = the grid ρ with the lowest median test loss over instances (diverged runs count as ∞). Reproduced when 1-SAM(ρ*) has a lower test loss than ERM on ≥ 80% of instances with median ratio ERM/1-SAM ≥ 2 and the geometric-mean ratio's 95% CI above 1, AND lower than n-SAM(ρ*) on ≥ 80% of instances with the geometric-mean ratio's CI above 1. Not reproduced when 1-SAM(ρ*) beats ERM on fewer than half of the instances or the geometric-mean ratio ERM/1-SAM has its CI upper bound below 1.25. Inconclusive otherwise.",
   scales: {
-    quick: `${INSTANCES.quick} instances × (ERM + 2 methods × 7 ρ), 10⁴ steps`,
-    default: `${INSTANCES.default} instances × (ERM + 2 methods × 7 ρ), 10⁴ steps`,
-    full: `${INSTANCES.full} instances × (ERM + 2 methods × 7 ρ), 10⁴ steps (the paper: one instance)`,
+    quick: `${INSTANCES.quick} instances × (ERM + 2 methods × 7 ρ), 10⁴ steps; supplementary ERM + 1-SAM × 7 ρ at γ 5/d`,
+    default: `${INSTANCES.default} instances × (ERM + 2 methods × 7 ρ), 10⁴ steps; supplementary ERM + 1-SAM × 7 ρ at γ 5/d`,
+    full: `${INSTANCES.full} instances × (ERM + 2 methods × 7 ρ), 10⁴ steps (the paper: one instance); supplementary at γ 5/d`,
   },
   differences: "The paper plots one problem instance drawn with numpy's generator; we draw several with ours (same distribution, different numbers).",
   specs(scale) {
-    return seeds(scale).flatMap((s) => [spec(s, "erm", 0), ...RHOS.flatMap((rho) => [spec(s, "n-sam", rho), spec(s, "1-sam", rho)])]);
+    return seeds(scale).flatMap((s) => [spec(s, "erm", 0), ...RHOS.flatMap((rho) => [spec(s, "n-sam", rho), spec(s, "1-sam", rho)]), spec(s, "erm", 0, SUPP_LR), ...RHOS.map((rho) => spec(s, "1-sam", rho, SUPP_LR))]);
   },
   judge(r, scale): Judgement {
     const ss = seeds(scale);
@@ -94,6 +101,12 @@ export const implicitBiasDiagonal: Experiment = {
     const best1 = bestPer("1-sam");
     const gBest = geoMeanCi(finite(ratio(lossE, best1)), "supplementary, optimistic: ERM / 1-SAM test loss with ρ chosen per instance on the test loss");
     const gBestN = geoMeanCi(finite(ratio(bestPer("n-sam"), best1)), "supplementary, optimistic: n-SAM / 1-SAM test loss, both with ρ chosen per instance");
+    const rhoSupp = bestRho(r, scale, "1-sam", SUPP_LR);
+    const ermSupp = ss.map((s) => testLoss(r.task(spec(s, "erm", 0, SUPP_LR))));
+    const oneSupp = ss.map((s) => testLoss(r.task(spec(s, "1-sam", rhoSupp, SUPP_LR))));
+    const gSupp = geoMeanCi(finite(ratio(ermSupp, oneSupp)), `supplementary: ERM / 1-SAM test loss both at γ 5/d, 1-SAM at its ρ* ${rhoSupp} there (one ρ for all instances, as the rule)`);
+    const gSuppVs15 = geoMeanCi(finite(ratio(lossE, oneSupp)), `supplementary: ERM at γ 15/d / 1-SAM at γ 5/d, ρ ${rhoSupp}`);
+    const winsSupp = ratio(ermSupp, oneSupp).filter((x) => x > 1).length;
     const bestRhoPer = ss.map((s) => RHOS.reduce((b, rho) => (testLoss(r.task(spec(s, "1-sam", rho))) < testLoss(r.task(spec(s, "1-sam", b))) ? rho : b), RHOS[0]));
     const numbers = {
       rhoOneSam: { value: rho1, what: "ρ* of 1-SAM (lowest median test loss)" },
@@ -109,6 +122,10 @@ export const implicitBiasDiagonal: Experiment = {
       perInstanceRatioErm: gBest,
       perInstanceRatioNSam: gBestN,
       perInstanceBestRho: { value: median(bestRhoPer), n, what: `supplementary: median of the per-instance best ρ of 1-SAM (per instance: ${bestRhoPer.join(", ")})` },
+      supplementaryRhoSlowStep: { value: rhoSupp, what: "supplementary: ρ* of 1-SAM at γ 5/d" },
+      supplementaryWinsSlowStep: { value: winsSupp, n, what: "supplementary: instances where 1-SAM beats ERM, both at γ 5/d" },
+      supplementaryRatioSlowStep: gSupp,
+      supplementaryRatioSlowStepVsErm15: gSuppVs15,
       divergedOrUnconverged: { value: RHOS.filter((rho) => ss.some((s) => { const x = r.task(spec(s, "1-sam", rho)); return x.metrics.diverged || (x.metrics.trainLoss as number) > 1e-3; })).length, n: RHOS.length, what: "ρ values of the grid at which 1-SAM ends with train loss > 1e-3 (or diverges) on at least one instance" },
       medianTestLossErm: { value: median(lossE), n, what: "median ERM test loss" },
       medianTestLossOneSam: { value: median(loss1), n, what: "median 1-SAM(ρ*) test loss" },
@@ -116,7 +133,7 @@ export const implicitBiasDiagonal: Experiment = {
     };
     const ok1 = winsE >= 0.8 * n && medE1 >= 2 && (gE1.lo ?? 0) > 1;
     const ok2 = winsN >= 0.8 * n && (gN1.lo ?? 0) > 1;
-    const summary = `1-SAM (ρ*=${rho1}) vs ERM: test loss lower on ${winsE}/${n}, ratio ${showMeasured(gE1)} (median ${num(medE1, 3)}); vs n-SAM (ρ*=${rhoN}): lower on ${winsN}/${n}, ratio ${showMeasured(gN1)}; n-SAM vs ERM ratio ${showMeasured(gEN)}; ‖β‖₁ ERM/1-SAM ${showMeasured(gL1)}; final train loss 1-SAM/ERM ${showMeasured(trainRatio)}; with ρ picked per instance (optimistic) ERM/1-SAM ${showMeasured(gBest)}`;
+    const summary = `1-SAM (ρ*=${rho1}) vs ERM: test loss lower on ${winsE}/${n}, ratio ${showMeasured(gE1)} (median ${num(medE1, 3)}); vs n-SAM (ρ*=${rhoN}): lower on ${winsN}/${n}, ratio ${showMeasured(gN1)}; n-SAM vs ERM ratio ${showMeasured(gEN)}; ‖β‖₁ ERM/1-SAM ${showMeasured(gL1)}; final train loss 1-SAM/ERM ${showMeasured(trainRatio)}; with ρ picked per instance (optimistic) ERM/1-SAM ${showMeasured(gBest)}; supplementary at γ 5/d: ERM/1-SAM(ρ*=${rhoSupp}) ${showMeasured(gSupp)}, ${winsSupp}/${n} wins`;
     if (ok1 && ok2) return { verdict: "reproduced", reason: `1-SAM beats ERM on ${winsE}/${n} instances (median ratio ${num(medE1, 3)}, geometric mean ${showMeasured(gE1)}) and n-SAM on ${winsN}/${n} (${showMeasured(gN1)}).`, summary, numbers };
     if (winsE < 0.5 * n) return { verdict: "not reproduced", reason: `1-SAM(ρ*=${rho1}) beats ERM on only ${winsE}/${n} instances (geometric-mean ratio ${showMeasured(gE1)}).`, summary, numbers };
     if ((gE1.hi ?? Infinity) < 1.25) return { verdict: "not reproduced", reason: `1-SAM(ρ*=${rho1}) is at most marginally better than ERM: ${winsE}/${n} wins but a geometric-mean test-loss ratio of only ${showMeasured(gE1)} (the rule needs the CI to reach 1.25; the paper shows several-fold).`, summary, numbers };
@@ -148,6 +165,12 @@ export const implicitBiasDiagonal: Experiment = {
         }
       }
     }
+    for (const rho of RHOS) {
+      const ok = ss.map((s) => r.task(spec(s, "1-sam", rho, SUPP_LR))).filter((x) => !x.metrics.diverged);
+      if (ok.length) lines.push({ rho, method: "1-SAM γ 5/d (suppl.)", testLoss: median(ok.map((x) => x.metrics.testLoss as number)) });
+    }
+    const ermSupp = median(ss.map((s) => r.task(spec(s, "erm", 0, SUPP_LR))).map((x) => x.metrics.testLoss as number));
+    for (const rho of [RHOS[0], RHOS.at(-1)!]) lines.push({ rho, method: "ERM γ 5/d (suppl.)", testLoss: ermSupp });
     const erm = ss.map((s) => r.task(spec(s, "erm", 0)));
     const ermMed = (k: string) => median(erm.filter((x) => !x.metrics.diverged).map((x) => x.metrics[k] as number));
     for (const rho of [RHOS[0], RHOS.at(-1)!]) {
@@ -155,7 +178,7 @@ export const implicitBiasDiagonal: Experiment = {
       l1Lines.push({ rho, method: "ERM", l1: ermMed("l1Norm") });
       trLines.push({ rho, method: "ERM", trainLoss: ermMed("trainLoss") });
     }
-    const sort = ["ERM", "n-SAM", "1-SAM"];
+    const sort = ["ERM", "n-SAM", "1-SAM", "ERM γ 5/d (suppl.)", "1-SAM γ 5/d (suppl.)"];
     const figs = [
       lineChart({ title: "Test loss against ρ (median line, one dot per instance; ERM flat)", x: { field: "rho", title: "ρ used for training", log: true }, y: { field: "testLoss", title: "test loss", log: true }, color: { field: "method", title: "method", sort }, lines, points }),
       lineChart({ title: "‖β‖₁ against ρ (median, dots per instance)", x: { field: "rho", title: "ρ", log: true }, y: { field: "l1", title: "‖β‖₁" }, color: { field: "method", title: "method", sort }, lines: l1Lines, points: l1Points }),

@@ -112,7 +112,8 @@ export const switchDiagonal: Experiment = {
       escapeHalfway: { value: escape.length ? median(escape) : null, n: escape.length, what: "median fraction of T after the switch until ERM → 1-SAM has covered half its test-loss drop (log scale)" },
     };
     const pass = (x: typeof es) => x.wins >= 0.8 * n && x.med >= 1.5 && (x.g.lo ?? 0) > 1;
-    const summary = `ERM→1-SAM vs ERM(2T): lower test loss on ${es.wins}/${n}, ratio ${showMeasured(es.g)} (median ${num(es.med, 3)}); 1-SAM→ERM: ${se.wins}/${n}, ratio ${showMeasured(se.g)} (median ${num(se.med, 3)}); 1-SAM throughout: ${showMeasured(sam.g)}`;
+    const dv = diverged("erm→1-sam");
+    const summary = `ERM→1-SAM (ρ ${RHO_SWITCH}) vs ERM(2T): lower test loss on ${es.wins}/${n}${dv ? ` (diverged after the switch on ${dv}/${n})` : ""}, ratio ${showMeasured(es.g)} (median ${num(es.med, 3)}); 1-SAM→ERM: ${se.wins}/${n}, ratio ${showMeasured(se.g)} (median ${num(se.med, 3)}); 1-SAM throughout: ${showMeasured(sam.g)}`;
     if (pass(es) && pass(se)) return { verdict: "reproduced", reason: `Both switched runs beat ERM for 2T: ERM → 1-SAM on ${es.wins}/${n} (${showMeasured(es.g)}), 1-SAM → ERM on ${se.wins}/${n} (${showMeasured(se.g)}).`, summary, numbers };
     if (es.wins < 0.5 * n || se.wins < 0.5 * n) return { verdict: "not reproduced", reason: `A switched run beats ERM on fewer than half of the instances (ERM → 1-SAM ${es.wins}/${n}, 1-SAM → ERM ${se.wins}/${n}).`, summary, numbers };
     const why = [!pass(es) ? `ERM → 1-SAM: ${es.wins}/${n}, median ${num(es.med, 3)}, ${showMeasured(es.g)}` : "", !pass(se) ? `1-SAM → ERM: ${se.wins}/${n}, median ${num(se.med, 3)}, ${showMeasured(se.g)}` : ""].filter(Boolean).join("; ");
