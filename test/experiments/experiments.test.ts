@@ -11,6 +11,7 @@ import { anyRunKey, fillAnySpec, TASK_RESULT_FORMAT, type StoredResult, type Tas
 import { planExperiments } from "../../src/experiments/reproduce.js";
 import { RESULT_FORMAT, type RunResult } from "../../src/train/result.js";
 import type { RunSpec } from "../../src/train/spec.js";
+import { comparisonSpecs } from "../../src/cli/run.js";
 
 test("every experiment declares id, claim, source, setting, rule and its three scales, and its specs are valid and distinct", () => {
   const ids = EXPERIMENTS.map((e) => e.id);
@@ -29,6 +30,13 @@ test("every experiment declares id, claim, source, setting, rule and its three s
     }
     assert.ok(e.specs("quick").length <= e.specs("default").length && e.specs("default").length <= e.specs("full").length, `${e.id}: scales grow`);
   }
+});
+
+test("label-noise at default scale is the default comparison: the same run keys as `sharpness compare`", () => {
+  const fromCompare = comparisonSpecs({}).specs.map((s) => anyRunKey(s));
+  const fromExperiment = experimentById("label-noise")!.specs("default").map((s) => anyRunKey(s));
+  assert.equal(fromExperiment.length, 12);
+  assert.deepEqual(new Set(fromExperiment), new Set(fromCompare));
 });
 
 test("planning several experiments runs shared runs once", () => {
