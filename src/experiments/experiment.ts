@@ -32,7 +32,11 @@ export type Judgement = {
   /** What came out, in one line with CIs (the index's "what came out"). */
   summary: string;
   numbers: Record<string, Measured>;
+  /** Further claims of the same experiment, each with its own verdict (e.g. label-noise's "F-SAM ≥ SAM"). */
+  also?: SubVerdict[];
 };
+
+export type SubVerdict = { claim: string; verdict: Verdict; reason: string };
 
 /** The results of an experiment's runs, looked up by spec. */
 export type Results = {

@@ -7,7 +7,10 @@ import { labelNoise } from "./label-noise.js";
 import { implicitBiasDiagonal } from "./implicit-bias-diagonal.js";
 import { switchDiagonal } from "./switch-diagonal.js";
 import { relu1dSimplicity } from "./relu-1d-simplicity.js";
+import { constantRho } from "./constant-rho.js";
+import { ermSamSwitch } from "./erm-sam-switch.js";
+import { gradientNormAblation } from "./gradient-norm-ablation.js";
 
-export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity];
+export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation];
 
 export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);

@@ -57,6 +57,7 @@ export async function writeExperiment(dir: string, experiment: Experiment, keys:
     reason: j.reason,
     summary: j.summary,
     numbers: j.numbers,
+    also: j.also ?? [],
     rule: experiment.rule,
     setting: experiment.setting,
     ran: experiment.scales[scale],

@@ -5,7 +5,7 @@
  * rendering, no `node:` imports.
  */
 import { REPORT_CSS, esc } from "./html.js";
-import { showMeasured, type Judgement, type Measured, type Scale } from "../experiments/experiment.js";
+import { showMeasured, type Judgement, type Measured, type Scale, type SubVerdict } from "../experiments/experiment.js";
 
 export const EXPERIMENT_RESULT_FORMAT = "sharpness-aware-experiment/1";
 
@@ -21,6 +21,8 @@ export type ExperimentResult = {
   /** What came out, one line with CIs. */
   summary: string;
   numbers: Record<string, Measured>;
+  /** Further claims with their own verdicts. */
+  also: SubVerdict[];
   rule: string;
   setting: string;
   /** What ran at this scale. */
@@ -61,6 +63,7 @@ export function renderExperimentPage(r: ExperimentResult, body: string): string 
 <p><b>Ran</b> (scale <code>${esc(r.scale)}</code>): ${esc(r.ran)}; ${r.keys.length} runs.</p>
 <p><b>Verdict rule</b> (fixed in code before the runs): ${esc(r.rule)}</p>
 <div class="verdict"><span class="badge">${verdictBadge(r.verdict)}</span> — ${esc(r.reason)}<br><small>${esc(r.summary)}</small>${r.differences ? `<br><small><b>Our scale vs the paper's:</b> ${esc(r.differences)}</small>` : ""}</div>
+${r.also.length ? `<div class="verdict"><b>Also tested</b><ul>${r.also.map((a) => `<li>${esc(a.claim)}: ${verdictBadge(a.verdict)} — ${esc(a.reason)}</li>`).join("")}</ul></div>` : ""}
 <h2>Numbers (95% CIs in brackets)</h2>
 <table><tr><th>what</th><th>name</th><th>value</th><th>n</th></tr>
 ${nums}
@@ -73,7 +76,7 @@ ${body}`,
 /** `DIR/index.html`: one row per claim (source, what ran, what came out, verdict, link). */
 export function renderIndex(results: ExperimentResult[]): string {
   const rows = results
-    .map((r) => `<tr><td class="text"><a href="${esc(r.id)}/report.html"><b>${esc(r.id)}</b></a><br>${esc(r.claim)}</td><td class="text">${esc(r.source)}</td><td class="text"><code>${esc(r.scale)}</code>: ${esc(r.ran)}</td><td class="text">${esc(r.summary)}</td><td class="text">${verdictBadge(r.verdict)}<br><small>${esc(r.reason)}</small></td></tr>`)
+    .map((r) => `<tr><td class="text"><a href="${esc(r.id)}/report.html"><b>${esc(r.id)}</b></a><br>${esc(r.claim)}</td><td class="text">${esc(r.source)}</td><td class="text"><code>${esc(r.scale)}</code>: ${esc(r.ran)}</td><td class="text">${esc(r.summary)}</td><td class="text">${verdictBadge(r.verdict)}<br><small>${esc(r.reason)}</small>${(r.also ?? []).map((a) => `<br><small>${esc(a.claim)}: ${verdictBadge(a.verdict)}</small>`).join("")}</td></tr>`)
     .join("\n");
   const count = (v: string) => results.filter((r) => r.verdict === v).length;
   return page(

@@ -136,15 +136,67 @@ test("relu-1d-simplicity: unfit runs make it inconclusive; fewer kinks, lower no
   assert.equal(e.judge(fake(e, "quick", make({ samKinks: 20, samLoss: 1e-3, samSpread: 0.9 })), "quick").verdict, "inconclusive");
 });
 
+/** A training result with final test accuracy `acc(spec)`. */
+const trainFake = (acc: (spec: RunSpec) => number) => (spec: RunSpec) =>
+  ({ format: RESULT_FORMAT, key: anyRunKey(spec), optimizer: spec.optimizer.name, label: "", seed: spec.seed, spec, metrics: { testAccuracy: acc(spec), bestTestAccuracy: 0.8, bestEpoch: 3, testLoss: 1, trainLoss: 1, trainAccuracy: 0.5, cleanTrainAccuracy: 0.5, noisyTrainAccuracy: 0.2, skippedSteps: 0, epochs: spec.epochs }, history: [], stepsPerEpoch: 1, noisyCount: 0, seconds: 0, device: "test" }) as RunResult;
+
 test("label-noise: the paired difference and its CI decide", () => {
   const e = experimentById("label-noise")!;
-  const make = (acc: (name: string, seed: number) => number) => (spec: RunSpec) =>
-    ({ format: RESULT_FORMAT, key: anyRunKey(spec), optimizer: spec.optimizer.name, label: "", seed: spec.seed, spec, metrics: { testAccuracy: acc(spec.optimizer.name, spec.seed), bestTestAccuracy: 0.8, bestEpoch: 3, testLoss: 1, trainLoss: 1, trainAccuracy: 0.5, cleanTrainAccuracy: 0.5, noisyTrainAccuracy: 0.2, skippedSteps: 0, epochs: spec.epochs }, history: [], stepsPerEpoch: 1, noisyCount: 0, seconds: 0, device: "test" }) as RunResult;
+  const make = (acc: (name: string, seed: number) => number) => trainFake((spec) => acc(spec.optimizer.name, spec.seed));
   assert.equal(e.judge(fake(e, "default", make((n, s) => (n === "sgd" ? 0.6 : 0.7 + s / 100))), "default").verdict, "reproduced");
   assert.equal(e.judge(fake(e, "default", make((n, s) => (n === "sgd" ? 0.6 : 0.58 + s / 100))), "default").verdict, "not reproduced");
   const j = e.judge(fake(e, "default", make((n, s) => (n === "sgd" ? 0.6 : [0.75, 0.55, 0.62][s]))), "default");
   assert.equal(j.verdict, "inconclusive", j.reason);
   assert.equal(j.numbers.samWins.value, 2);
+});
+
+test("label-noise's second verdict: F-SAM against SAM", () => {
+  const e = experimentById("label-noise")!;
+  const j = e.judge(fake(e, "default", trainFake((s) => ({ sgd: 0.6, sam: 0.7, asam: 0.7, fsam: 0.72 })[s.optimizer.name]! + s.seed / 1000)), "default");
+  assert.equal(j.verdict, "reproduced");
+  assert.equal(j.also?.[0].verdict, "reproduced");
+  const k = e.judge(fake(e, "default", trainFake((s) => ({ sgd: 0.6, sam: 0.7, asam: 0.7, fsam: 0.69 })[s.optimizer.name]! + s.seed / 1000)), "default");
+  assert.equal(k.also?.[0].verdict, "not reproduced");
+});
+
+/** Final accuracy per seed for a clear win, a clear loss and a difference whose CI straddles 0 (seed 0, 1, 2 at default). */
+const WIN = [0.05, 0.06, 0.055];
+const LOSS = [-0.05, -0.06, -0.055];
+const STRADDLE = [0.08, -0.02, 0.01];
+
+test("constant-rho: equivalence within ±2 points, a clear difference, or too wide", () => {
+  const e = experimentById("constant-rho")!;
+  // Normalized best at ρ 0.1 (0.70), unnormalized best at ρ 0.3 (0.70 + diff[seed]); other ρ lower.
+  const make = (diff: number[]) => trainFake((s) => (s.optimizer.name === "sgd" ? 0.6 : s.optimizer.normalize ? (s.optimizer.rho === 0.1 ? 0.7 : 0.65) : s.optimizer.rho === 0.3 ? 0.7 + diff[s.seed] : 0.6));
+  assert.equal(e.judge(fake(e, "default", make([0.001, -0.001, 0.0005])), "default").verdict, "reproduced");
+  const loss = e.judge(fake(e, "default", make(LOSS)), "default");
+  assert.equal(loss.verdict, "not reproduced", loss.reason);
+  assert.equal(loss.numbers.rhoUnnormalized.value, 0.3);
+  assert.equal(e.judge(fake(e, "default", make(STRADDLE)), "default").verdict, "inconclusive");
+});
+
+test("gradient-norm-ablation: SAM ≈ the exact penalty, or not", () => {
+  const e = experimentById("gradient-norm-ablation")!;
+  const make = (diff: number[]) => trainFake((s) => (s.optimizer.name === "sgd" ? 0.6 : s.optimizer.name === "sam" ? 0.7 + diff[s.seed] : 0.7));
+  assert.equal(e.judge(fake(e, "default", make([0.002, 0.001, 0.0015])), "default").verdict, "reproduced");
+  assert.equal(e.judge(fake(e, "default", make(WIN)), "default").verdict, "not reproduced");
+  assert.equal(e.judge(fake(e, "default", make(STRADDLE)), "default").verdict, "inconclusive");
+});
+
+test("erm-sam-switch: the run ending with SAM against the run ending with ERM", () => {
+  const e = experimentById("erm-sam-switch")!;
+  const make = (diff: number[]) =>
+    trainFake((s) => {
+      const o = s.optimizer;
+      if (o.name === "sgd") return 0.6;
+      if (o.rhoSchedule === "erm-to-sam") return 0.65 + (o.switchEpoch === 24 ? diff[s.seed] : 0);
+      return o.rhoSchedule === "sam-to-erm" ? 0.65 : 0.7;
+    });
+  assert.equal(e.judge(fake(e, "default", make(WIN)), "default").verdict, "reproduced");
+  assert.equal(e.judge(fake(e, "default", make(LOSS)), "default").verdict, "not reproduced");
+  const j = e.judge(fake(e, "default", make(STRADDLE)), "default");
+  assert.equal(j.verdict, "inconclusive");
+  assert.equal(j.also?.[0].verdict, "reproduced", "SAM 0.70 vs ERM 0.60 throughout");
 });
 
 test("verdicts are the three words", () => {

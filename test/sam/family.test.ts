@@ -98,6 +98,16 @@ test("gradient-norm penalty: g + λHĝ (hvp) and its finite-difference form agre
   assert.throws(() => gradNormPenalty(lr(), { lambda: 0.2, method: "finite-difference", r: 0.1 }), /lambda must be ≤ r/);
 });
 
+test("the finite-difference penalty at λ = r = ρ is SAM itself: ∇L + ρ(∇L(w + ρĝ) − ∇L)/ρ = ∇L(w + ρĝ)", () => {
+  // On a non-quadratic loss, where the exact penalty and SAM differ, the two stay equal step for step.
+  const quartic = (w: np.Array, _b: unknown) => np.sum(w.ref.mul(w.ref).mul(w.ref).mul(w));
+  const a = steps(gradNormPenalty(lr(), { lambda: 0.1, method: "finite-difference", r: 0.1 }), quartic, [1, -2], 3);
+  const b = steps(sam(lr(), { rho: 0.1 }), quartic, [1, -2], 3);
+  for (let t = 0; t < 3; t++) assertClose(a[t], b[t], 1e-6);
+  const c = steps(gradNormPenalty(lr(), { lambda: 0.1 }), quartic, [1, -2], 3);
+  assert.ok(Math.abs(c[2][0] - b[2][0]) > 1e-3, `the exact penalty differs from SAM here (${c[2]} vs ${b[2]})`);
+});
+
 test("H·v by forward-over-reverse matches a float64 finite difference on the tanh MLP", () => {
   // jax-js's float64 gradients carry ~6e-9 of noise (its transcendentals are not accurate to a
   // full double: a central difference's error grows as 1/h below h = 1e-3), so the reference is
