@@ -10,7 +10,9 @@ import { relu1dSimplicity } from "./relu-1d-simplicity.js";
 import { constantRho } from "./constant-rho.js";
 import { ermSamSwitch } from "./erm-sam-switch.js";
 import { gradientNormAblation } from "./gradient-norm-ablation.js";
+import { perturbationDirection } from "./perturbation-direction.js";
+import { fsamRhoRobustness } from "./fsam-rho-robustness.js";
 
-export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation];
+export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, fsamRhoRobustness];
 
 export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);
