@@ -12,7 +12,8 @@ import { ermSamSwitch } from "./erm-sam-switch.js";
 import { gradientNormAblation } from "./gradient-norm-ablation.js";
 import { perturbationDirection } from "./perturbation-direction.js";
 import { fsamRhoRobustness } from "./fsam-rho-robustness.js";
+import { mSharpness } from "./m-sharpness.js";
 
-export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, fsamRhoRobustness];
+export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, fsamRhoRobustness, mSharpness];
 
 export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);

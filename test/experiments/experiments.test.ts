@@ -199,6 +199,58 @@ test("erm-sam-switch: the run ending with SAM against the run ending with ERM", 
   assert.equal(j.also?.[0].verdict, "reproduced", "SAM 0.70 vs ERM 0.60 throughout");
 });
 
+test("perturbation-direction: SAM-noise against SAM-full, and the three further verdicts", () => {
+  const e = experimentById("perturbation-direction")!;
+  const acc = (full: number[]) => (s: RunSpec) => {
+    const o = s.optimizer;
+    if (o.name === "sgd") return 0.6;
+    if (o.name === "sam-full") return 0.65 - full[s.seed];
+    if (o.name === "sam-noise") return 0.72;
+    return o.ascentBatch === "random" ? 0.6 + 0.001 * s.seed : 0.7;
+  };
+  const j = e.judge(fake(e, "default", trainFake(acc(WIN))), "default");
+  assert.equal(j.verdict, "reproduced", j.reason);
+  assert.deepEqual(j.also?.map((a) => a.verdict), ["reproduced", "reproduced", "reproduced"]);
+  // SAM-full at 0.72 + 0.05: better than SAM-noise.
+  assert.equal(e.judge(fake(e, "default", trainFake(acc(LOSS.map((x) => x - 0.07)))), "default").verdict, "not reproduced");
+  assert.equal(e.judge(fake(e, "default", trainFake(acc(STRADDLE.map((x) => x - 0.07)))), "default").verdict, "inconclusive");
+  // The oracle is stated per scale: the subset oracle at default, the exact gradient every step at full.
+  assert.match(e.scales.default, /2048-image subset every 10 steps/);
+  assert.match(e.scales.full, /exact full gradient every step/);
+  const full = e.specs("full").find((x: any) => x.optimizer.name === "sam-full") as any;
+  assert.equal(full.optimizer.fullGradSize, full.data.trainSize);
+  assert.equal(full.optimizer.fullGradEvery, 1);
+});
+
+test("fsam-rho-robustness: F-SAM − SAM averaged over the ρ grid and over batch sizes", () => {
+  const e = experimentById("fsam-rho-robustness")!;
+  const make = (diff: number[]) => trainFake((s) => (s.optimizer.name === "fsam" ? 0.7 + diff[s.seed] : 0.7 - (s.optimizer.rho as number) / 10));
+  // SAM degrades with ρ (0.7 − ρ/10); F-SAM does not: averaged over the grid, F-SAM is ahead by mean(ρ)/10 + diff.
+  const j = e.judge(fake(e, "default", make([0, 0, 0.001])), "default");
+  assert.equal(j.verdict, "reproduced", j.reason);
+  assert.equal(e.judge(fake(e, "default", make(LOSS.map((x) => x - 0.03))), "default").verdict, "not reproduced");
+  assert.equal(e.judge(fake(e, "default", make(STRADDLE.map((x) => x - 0.02))), "default").verdict, "inconclusive");
+  assert.deepEqual(e.specs("default").map((x: any) => x.batchSize).filter((b: number, i: number, a: number[]) => a.indexOf(b) === i).sort((a: number, b: number) => a - b), [64, 128, 256]);
+});
+
+test("m-sharpness: the smallest m against n-SAM, and the further verdicts", () => {
+  const e = experimentById("m-sharpness")!;
+  const acc = (diff: number[]) => (s: RunSpec) => {
+    const o = s.optimizer;
+    if (o.name === "sgd" || o.name === "random-perturbation") return 0.6 + 0.001 * s.seed;
+    if (o.ascentBatch === "previous") return 0.6 + 0.0005 * s.seed;
+    return o.m === 8 ? 0.7 + diff[s.seed] : 0.66;
+  };
+  const j = e.judge(fake(e, "default", trainFake(acc(WIN))), "default");
+  assert.equal(j.verdict, "reproduced", j.reason);
+  assert.deepEqual(j.also?.map((a) => a.verdict), ["reproduced", "reproduced", "reproduced"]);
+  assert.equal(e.judge(fake(e, "default", trainFake(acc(LOSS.map((x) => x - 0.1)))), "default").verdict, "not reproduced");
+  assert.equal(e.judge(fake(e, "default", trainFake(acc(STRADDLE.map((x) => x - 0.1)))), "default").verdict, "inconclusive");
+  // The random perturbation has E‖ε‖ = ρ: σ = ρ/√P with P = 795·256 + 10 parameters.
+  const rnd = e.specs("default").find((x: any) => x.optimizer.name === "random-perturbation") as any;
+  assert.ok(Math.abs(rnd.optimizer.sigma * Math.sqrt(795 * 256 + 10) - 0.1) < 1e-6);
+});
+
 test("verdicts are the three words", () => {
   assert.deepEqual([...VERDICTS], ["reproduced", "not reproduced", "inconclusive"]);
 });
