@@ -15,7 +15,7 @@ import { betterVerdict, pairedDiff, pts, trainingReport } from "./training.js";
 type Setting = { trainSize: number; hidden: number; epochs: number; seeds: number[]; tokens: string[] };
 const D = DEFAULT_COMPARISON;
 const SCALE: Record<Scale, Setting> = {
-  quick: { trainSize: 2000, hidden: 128, epochs: 10, seeds: [0, 1], tokens: ["sgd", "sam:rho=0.1", "fsam:rho=0.1:lambda=0.6"] },
+  quick: { trainSize: 1000, hidden: 32, epochs: 4, seeds: [0, 1], tokens: ["sgd", "sam:rho=0.1", "fsam:rho=0.1:lambda=0.6"] },
   default: { trainSize: D.spec.data.trainSize, hidden: D.spec.model.hidden, epochs: D.spec.epochs, seeds: D.seeds, tokens: D.optimizers },
   full: { trainSize: 10_000, hidden: 256, epochs: 30, seeds: [0, 1, 2, 3, 4], tokens: D.optimizers },
 };
@@ -36,7 +36,7 @@ export const labelNoise: Experiment = {
   setting: "Fashion-MNIST with 60% symmetric label noise, one-hidden-layer ReLU MLP, SGD (lr 0.05, momentum 0.9, no weight decay), batch 128; SAM ρ 0.1, ASAM ρ 1 (η 0.01, weight matrices only), F-SAM ρ 0.1 (σ 1, λ 0.6); training-set size, width, epochs and seeds per scale.",
   rule: "SAM's final test accuracy minus SGD's, paired by seed: reproduced when the mean difference is > 0 and its 95% t-interval excludes 0; not reproduced when the mean difference is ≤ 0; inconclusive when it is > 0 but the interval includes 0. Second verdict (003 Tab 6), the same rule for F-SAM minus SAM.",
   scales: {
-    quick: "Fashion-MNIST 2,000 images, 60% noise, MLP 784-128-10, 10 epochs, SGD vs SAM ρ 0.1 vs F-SAM, seeds 0-1",
+    quick: "Fashion-MNIST 1,000 images, 60% noise, MLP 784-32-10, 4 epochs, SGD vs SAM ρ 0.1 vs F-SAM, seeds 0-1 (a smoke test)",
     default: "the default comparison (npm start): 5,000 images, 60% noise, MLP 784-256-10, 30 epochs, SGD/SAM/ASAM/F-SAM, seeds 0-2",
     full: "10,000 images, 60% noise, MLP 784-256-10, 30 epochs, SGD/SAM/ASAM/F-SAM, seeds 0-4",
   },

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { createRequire } from "node:module";
@@ -74,6 +74,26 @@ test("MNIST: official split, [0,1] pixels; corrupted or missing files are named"
   writeFileSync(join(dir, "train-images-idx3-ubyte"), Buffer.from("garbage"));
   assert.throws(() => loadMnist(dir), /train-images-idx3-ubyte is corrupted \(bad IDX magic number\)/);
   assert.throws(() => loadMnist(join(dir, "nope")), /mnist: missing data file .*train-images-idx3-ubyte/);
+});
+
+test("Fashion-MNIST's binary cache gives bit-identical data; a truncated or stale cache is rebuilt from the JSON", () => {
+  const same = (x: ArrayBufferView, y: ArrayBufferView) => Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)) === 0;
+  loadFashionMnist(); // writes the cache if there is none
+  const cached = loadFashionMnist();
+  // A copy of the package (links to its files): a damaged cache is ignored (the JSON is parsed) and rewritten.
+  const pkg = dirname(createRequire(import.meta.url).resolve("fashion-mnist/package.json"));
+  const dir = mkdtempSync(join(tmpdir(), "fmnist-cache-"));
+  mkdirSync(join(dir, "src", "clothes"), { recursive: true });
+  for (let c = 0; c < 10; c++) symlinkSync(join(pkg, "src", "clothes", `${c}.json`), join(dir, "src", "clothes", `${c}.json`));
+  const file = join(dir, ".sharpness-aware-cache-v1.bin");
+  writeFileSync(file, readFileSync(join(pkg, ".sharpness-aware-cache-v1.bin")).subarray(0, 1000)); // truncated
+  const fromJson = loadFashionMnist(dir);
+  for (const k of ["trainX", "trainY", "testX", "testY"] as const) assert.ok(same(fromJson[k], cached[k]), `${k}: the cache's data equal the JSON's`);
+  assert.equal(statSync(file).size, statSync(join(pkg, ".sharpness-aware-cache-v1.bin")).size, "rewritten whole");
+  const bytes = readFileSync(file);
+  bytes.write('[[9,9],', bytes.indexOf("[["), "latin1"); // a stamp that no longer matches the files
+  writeFileSync(file, bytes);
+  assert.ok(same(loadFashionMnist(dir).trainX, fromJson.trainX));
 });
 
 test("Fashion-MNIST: 60,000 / 10,000 stratified split; a corrupted class file is named", () => {
