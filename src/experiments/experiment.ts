@@ -13,6 +13,7 @@
  * only runs what is missing. Browser-safe: no `node:` imports.
  */
 import type { RunResult } from "../train/result.js";
+import type { JsonValue } from "../train/spec.js";
 import { anyRunKey, isTaskResult, isTrainResult, type StoredResult, type TaskResult } from "./tasks.js";
 import { ci95, mean } from "../report/stats.js";
 
@@ -59,10 +60,20 @@ export type Experiment = {
   /** Where our setting differs from the paper's (shown next to the verdict). */
   differences?: string;
   specs(scale: Scale): unknown[];
-  judge(r: Results, scale: Scale): Judgement;
+  /**
+   * Measurements of the trained runs (e.g. sharpness from their final checkpoints), taken after
+   * the runs and before judging; plain JSON, cached in `DIR/<id>/measured-<scale>.json` while
+   * the run keys stay the same. Node-side (it reads checkpoints).
+   */
+  measure?(ctx: MeasureContext, scale: Scale): Promise<Measurements>;
+  judge(r: Results, scale: Scale, measured?: Measurements): Judgement;
   /** The report's body (figures and tables, HTML) from the same results. */
-  report(r: Results, scale: Scale, j: Judgement): Promise<string>;
+  report(r: Results, scale: Scale, j: Judgement, measured?: Measurements): Promise<string>;
 };
+
+export type Measurements = { [k: string]: JsonValue };
+/** Where a run's files are (`DIR/runs/<key>/`, with its checkpoints). */
+export type MeasureContext = { runDir(spec: unknown): string };
 
 /** `Results` over a map of key → stored result (throws naming the run when one is missing or of the other kind). */
 export function resultsFrom(byKey: ReadonlyMap<string, StoredResult>): Results {

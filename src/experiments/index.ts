@@ -13,7 +13,8 @@ import { gradientNormAblation } from "./gradient-norm-ablation.js";
 import { perturbationDirection } from "./perturbation-direction.js";
 import { fsamRhoRobustness } from "./fsam-rho-robustness.js";
 import { mSharpness } from "./m-sharpness.js";
+import { reparameterization } from "./reparameterization.js";
 
-export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, fsamRhoRobustness, mSharpness];
+export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, fsamRhoRobustness, mSharpness, reparameterization];
 
 export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);

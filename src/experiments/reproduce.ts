@@ -9,11 +9,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { planRuns, type PlannedRun } from "../sweep/local.js";
-import { readFailure, readValidResult, writeFileAtomic } from "../sweep/store.js";
+import { readFailure, readValidResult, runDir, writeFileAtomic } from "../sweep/store.js";
 import { EXPERIMENT_RESULT_FORMAT, renderExperimentPage, renderIndex, type ExperimentResult } from "../report/experiment-report.js";
-import { resultsFrom, type Experiment, type Judgement, type Scale } from "./experiment.js";
+import { resultsFrom, type Experiment, type Judgement, type Measurements, type Scale } from "./experiment.js";
 import { EXPERIMENTS } from "./index.js";
-import type { StoredResult } from "./tasks.js";
+import { anyRunKey, type StoredResult } from "./tasks.js";
 
 export type ReproducePlan = { experiments: { experiment: Experiment; keys: string[] }[]; runs: PlannedRun[] };
 
@@ -44,8 +44,9 @@ export async function writeExperiment(dir: string, experiment: Experiment, keys:
   if (failed.length) {
     j = { verdict: "inconclusive", reason: `${failed.length} of ${keys.length} runs have no result (first: ${failed[0].error}); rerun to retry them (--retry-failed for failed ones).`, summary: "incomplete", numbers: {} };
   } else {
-    j = experiment.judge(results, scale);
-    body = await experiment.report(results, scale, j);
+    const measured = experiment.measure ? await measureCached(dir, experiment, keys, scale) : undefined;
+    j = experiment.judge(results, scale, measured);
+    body = await experiment.report(results, scale, j, measured);
   }
   const out: ExperimentResult = {
     format: EXPERIMENT_RESULT_FORMAT,
@@ -68,6 +69,20 @@ export async function writeExperiment(dir: string, experiment: Experiment, keys:
   writeFileAtomic(join(dir, experiment.id, "result.json"), JSON.stringify(out, null, 1) + "\n");
   writeFileAtomic(join(dir, experiment.id, "report.html"), renderExperimentPage(out, body));
   return out;
+}
+
+/** The experiment's measurements, from `DIR/<id>/measured-<scale>.json` when it was taken from the same runs. */
+async function measureCached(dir: string, experiment: Experiment, keys: string[], scale: Scale): Promise<Measurements> {
+  const file = join(dir, experiment.id, `measured-${scale}.json`);
+  try {
+    const cached = JSON.parse(readFileSync(file, "utf8"));
+    if (JSON.stringify(cached.keys) === JSON.stringify(keys)) return cached.measured;
+  } catch {
+    // missing or unreadable: measure
+  }
+  const measured = await experiment.measure!({ runDir: (spec) => runDir(dir, anyRunKey(spec)) }, scale);
+  writeFileAtomic(file, JSON.stringify({ keys, measured }, null, 1) + "\n");
+  return measured;
 }
 
 /** Rebuild `DIR/index.html` from every `DIR/<id>/result.json` (in the order of EXPERIMENTS, then others by id). */

@@ -251,6 +251,27 @@ test("m-sharpness: the smallest m against n-SAM, and the further verdicts", () =
   assert.ok(Math.abs(rnd.optimizer.sigma * Math.sqrt(795 * 256 + 10) - 0.1) < 1e-6);
 });
 
+test("reparameterization: judged on the measurements of the trained models", () => {
+  const e = experimentById("reparameterization")!;
+  const r = resultsFrom(new Map());
+  /** Rows for seeds 0-2, both models, a ∈ {1, 0.2, 5}: λ_max and ℓ2 scale by `move`^±1, adaptive constant. */
+  const rows = (o: { move: number; change?: number; samL2: number }) =>
+    [0, 1, 2].flatMap((seed) =>
+      (["sgd", "sam"] as const).flatMap((arm) =>
+        [1, 0.2, 5].map((a) => {
+          const f = a === 1 ? 1 : a === 5 ? o.move : 1 / o.move;
+          return { seed, arm, a, loss: 1, outputChange: a === 1 ? 0 : (o.change ?? 1e-6), l2: (arm === "sgd" ? 1 : o.samL2) * f, adaptive: arm === "sgd" ? 2 : 1, lambdaMax: 10 * f };
+        }),
+      ),
+    );
+  assert.equal(e.judge(r, "default", { rows: rows({ move: 20, samL2: 0.5 }) } as any).verdict, "reproduced");
+  assert.equal(e.judge(r, "default", { rows: rows({ move: 20, samL2: 0.5, change: 1e-2 }) } as any).verdict, "inconclusive", "a changed function is not a reparameterization");
+  assert.equal(e.judge(r, "default", { rows: rows({ move: 1.1, samL2: 0.5 }) } as any).verdict, "not reproduced");
+  const j = e.judge(r, "default", { rows: rows({ move: 20, samL2: 0.5 }) } as any);
+  assert.equal(j.numbers.orderingReversed.value, 3);
+  assert.equal(j.numbers.adaptiveOrderingKept.value, 3);
+});
+
 test("verdicts are the three words", () => {
   assert.deepEqual([...VERDICTS], ["reproduced", "not reproduced", "inconclusive"]);
 });
