@@ -14,7 +14,8 @@ import { perturbationDirection } from "./perturbation-direction.js";
 import { fsamRhoRobustness } from "./fsam-rho-robustness.js";
 import { mSharpness } from "./m-sharpness.js";
 import { reparameterization } from "./reparameterization.js";
+import { sharpnessVsGeneralization } from "./sharpness-vs-generalization.js";
 
-export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, fsamRhoRobustness, mSharpness, reparameterization];
+export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, fsamRhoRobustness, mSharpness, sharpnessVsGeneralization, reparameterization];
 
 export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);

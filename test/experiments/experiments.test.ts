@@ -9,6 +9,7 @@ import { EXPERIMENTS, experimentById } from "../../src/experiments/index.js";
 import { SCALES, VERDICTS, geoMeanCi, meanCi, median, medianByStep, resultsFrom, type Experiment, type Scale } from "../../src/experiments/experiment.js";
 import { anyRunKey, fillAnySpec, TASK_RESULT_FORMAT, type StoredResult, type TaskResult } from "../../src/experiments/tasks.js";
 import { planExperiments } from "../../src/experiments/reproduce.js";
+import { kendallCi, kendallTau } from "../../src/experiments/sharpness-vs-generalization.js";
 import { RESULT_FORMAT, type RunResult } from "../../src/train/result.js";
 import type { RunSpec } from "../../src/train/spec.js";
 import { comparisonSpecs } from "../../src/cli/run.js";
@@ -270,6 +271,28 @@ test("reparameterization: judged on the measurements of the trained models", () 
   const j = e.judge(r, "default", { rows: rows({ move: 20, samL2: 0.5 }) } as any);
   assert.equal(j.numbers.orderingReversed.value, 3);
   assert.equal(j.numbers.adaptiveOrderingKept.value, 3);
+});
+
+test("Kendall's τ-b by hand, and its bootstrap interval", () => {
+  // x = [1, 2, 3, 4], y = [1, 3, 2, 4]: 5 concordant pairs, 1 discordant → τ = (5 − 1)/6.
+  assert.ok(Math.abs(kendallTau([1, 2, 3, 4], [1, 3, 2, 4]) - 4 / 6) < 1e-12);
+  assert.equal(kendallTau([1, 2, 3], [3, 2, 1]), -1);
+  // Ties: x = [1, 1, 2], y = [1, 2, 3]: c = 2, d = 0, one pair tied in x only → τ-b = 2/√(2·3).
+  assert.ok(Math.abs(kendallTau([1, 1, 2], [1, 2, 3]) - 2 / Math.sqrt(6)) < 1e-12);
+  const m = kendallCi([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 8, 7], "τ");
+  assert.ok(m.value! > 0.9 && m.lo! > 0 && m.hi! <= 1);
+});
+
+test("sharpness-vs-generalization: judged on the measured sharpness of the trained models", () => {
+  const e = experimentById("sharpness-vs-generalization")!;
+  const specs = e.specs("default") as RunSpec[];
+  const accuracy = (i: number) => 0.6 + 0.01 * i;
+  const r = fake(e, "default", trainFake((s) => accuracy(specs.findIndex((x) => anyRunKey(x) === anyRunKey(s)))));
+  // Sharpness falling with accuracy (rising with error) for the small m; unrelated for the large one.
+  const models = (small: (i: number) => number) => ({ models: specs.map((s, i) => ({ key: anyRunKey(s), label: "", seed: s.seed, small: small(i), large: (i * 7) % 5 })) }) as any;
+  assert.equal(e.judge(r, "default", models((i) => 10 - 0.3 * i)).verdict, "reproduced");
+  assert.equal(e.judge(r, "default", models((i) => 1 + 0.3 * i)).verdict, "not reproduced");
+  assert.equal(e.judge(r, "default", models((i) => [3, 1, 2][i % 3] - 0.01 * i)).verdict, "inconclusive");
 });
 
 test("verdicts are the three words", () => {
