@@ -109,7 +109,12 @@ export const sharpnessVsGeneralization: Experiment = {
     const [small, large] = MS[scale];
     const tSmall = kendallCi(models.map((m) => m.small), err, `Kendall τ of m-sharpness (m ${small}) and test error, 95% bootstrap CI over models`);
     const tLarge = kendallCi(models.map((m) => m.large), err, `Kendall τ of m-sharpness (m ${large}) and test error`);
-    const numbers = { tauSmallM: tSmall, tauLargeM: tLarge };
+    const numbers = {
+      tauSmallM: tSmall,
+      tauLargeM: tLarge,
+      tauSmallMinusLarge: { value: (tSmall.value ?? NaN) - (tLarge.value ?? NaN), n: models.length, what: `τ(m ${small}) − τ(m ${large}) (the claim: > 0)` },
+      models: { value: models.length, what: "trained models measured" },
+    };
     const show = (m: Measured) => `${num(m.value, 3)} [${num(m.lo, 3)}, ${num(m.hi, 3)}]`;
     const summary = `τ(m ${small}) ${show(tSmall)}; τ(m ${large}) ${show(tLarge)}; n = ${models.length} models`;
     const v = tSmall.value ?? NaN;
