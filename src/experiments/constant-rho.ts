@@ -9,15 +9,15 @@
  * equivalence with a margin of 2 points of test accuracy, stated before the runs.
  */
 import { type Experiment, type Judgement, type Results, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, equivalentVerdict, betterVerdict, pairedDiff, showPts, trainSpec, trainingReport } from "./training.js";
+import { NOISY, describeSetting, equivalentVerdict, betterVerdict, pairedDiff, showPts, armRuns, trainingReport } from "./training.js";
 
 const NORMALIZED = [0.05, 0.1, 0.2];
 const UNNORMALIZED = [0.1, 0.3, 1];
 const MARGIN = 0.02;
 
 const seeds = (scale: Scale) => NOISY[scale].seeds;
-const sgd = (scale: Scale) => seeds(scale).map((s) => trainSpec(NOISY[scale], { name: "sgd" }, s));
-const samRuns = (scale: Scale, rho: number, normalize: boolean) => seeds(scale).map((s) => trainSpec(NOISY[scale], { name: "sam", rho, normalize }, s));
+const sgd = (scale: Scale) => armRuns(NOISY[scale], { name: "sgd" });
+const samRuns = (scale: Scale, rho: number, normalize: boolean) => armRuns(NOISY[scale], { name: "sam", rho, normalize });
 
 /** The grid ρ with the highest mean final test accuracy over seeds. */
 function best(r: Results, scale: Scale, normalize: boolean): number {

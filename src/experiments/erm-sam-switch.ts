@@ -10,7 +10,7 @@
  */
 import { lineChart, type Row } from "./charts.js";
 import { meanCi, type Experiment, type Judgement, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, betterVerdict, pairedDiff, showPts, trainSpec, trainingReport, pts } from "./training.js";
+import { NOISY, describeSetting, betterVerdict, pairedDiff, showPts, armRuns, trainingReport, pts } from "./training.js";
 import { vegaLiteToSvg } from "../report/html.js";
 import type { RunSpec } from "../train/spec.js";
 
@@ -18,12 +18,11 @@ const RHO = 0.1;
 const FRACTIONS = [0.25, 0.5, 0.75];
 type Dir = "erm-to-sam" | "sam-to-erm";
 
-const seeds = (scale: Scale) => NOISY[scale].seeds;
 /** The 1-based epoch where the second method starts, after round(f·E) epochs of the first. */
 const switchEpoch = (scale: Scale, f: number) => Math.round(f * NOISY[scale].epochs) + 1;
-const erm = (scale: Scale) => seeds(scale).map((s) => trainSpec(NOISY[scale], { name: "sgd" }, s));
-const sam = (scale: Scale) => seeds(scale).map((s) => trainSpec(NOISY[scale], { name: "sam", rho: RHO }, s));
-const switched = (scale: Scale, dir: Dir, f: number) => seeds(scale).map((s) => trainSpec(NOISY[scale], { name: "sam", rho: RHO, rhoSchedule: dir, switchEpoch: switchEpoch(scale, f) }, s));
+const erm = (scale: Scale) => armRuns(NOISY[scale], { name: "sgd" });
+const sam = (scale: Scale) => armRuns(NOISY[scale], { name: "sam", rho: RHO });
+const switched = (scale: Scale, dir: Dir, f: number) => armRuns(NOISY[scale], { name: "sam", rho: RHO, rhoSchedule: dir, switchEpoch: switchEpoch(scale, f) });
 /** The runs of `dir` with the switch after fraction f of the epochs (0 and 1: the pure methods). */
 const at = (scale: Scale, dir: Dir, f: number): RunSpec[] => (f === 0 ? (dir === "erm-to-sam" ? sam(scale) : erm(scale)) : f === 1 ? (dir === "erm-to-sam" ? erm(scale) : sam(scale)) : switched(scale, dir, f));
 

@@ -7,7 +7,7 @@
  */
 import { lineChart, type Row } from "./charts.js";
 import { meanCi, type Experiment, type Judgement, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, betterVerdict, pairedDiff, showPts, trainSpec, trainingReport } from "./training.js";
+import { NOISY, describeSetting, betterVerdict, pairedDiff, showPts, armRuns, trainingReport } from "./training.js";
 import { vegaLiteToSvg } from "../report/html.js";
 import type { RunSpec } from "../train/spec.js";
 
@@ -20,10 +20,9 @@ const RHO_FOR_BATCHES = 0.1;
 const FSAM = { sigma: 1, lambda: 0.6 };
 type Method = "sam" | "fsam";
 const opt = (m: Method, rho: number) => (m === "sam" ? { name: "sam", rho } : { name: "fsam", rho, ...FSAM });
-const seeds = (scale: Scale) => NOISY[scale].seeds;
 /** Runs at ρ (batch from the setting) or at batch size b (ρ 0.1). */
-const atRho = (scale: Scale, m: Method, rho: number) => seeds(scale).map((s) => trainSpec(NOISY[scale], opt(m, rho), s));
-const atBatch = (scale: Scale, m: Method, b: number) => seeds(scale).map((s) => trainSpec({ ...NOISY[scale], batchSize: b }, opt(m, RHO_FOR_BATCHES), s));
+const atRho = (scale: Scale, m: Method, rho: number) => armRuns(NOISY[scale], opt(m, rho));
+const atBatch = (scale: Scale, m: Method, b: number) => armRuns({ ...NOISY[scale], batchSize: b }, opt(m, RHO_FOR_BATCHES));
 const batchesOf = (scale: Scale) => [...BATCHES_AT[scale].filter((b) => b <= NOISY[scale].trainSize), NOISY[scale].batchSize].sort((a, b) => a - b);
 
 /** Per seed, the mean over `groups` of F-SAM − SAM; then mean and CI over seeds. */

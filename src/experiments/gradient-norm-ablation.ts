@@ -11,7 +11,7 @@
  * points of final test accuracy (an equivalence margin stated before the runs).
  */
 import { type Experiment, type Judgement, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, equivalentVerdict, betterVerdict, pairedDiff, showPts, trainSpec, trainingReport } from "./training.js";
+import { NOISY, describeSetting, equivalentVerdict, betterVerdict, pairedDiff, showPts, armRuns, trainingReport } from "./training.js";
 
 const RHO = 0.1;
 const MARGIN = 0.02;
@@ -21,7 +21,7 @@ const ARMS = {
   gnrHvp: { name: "gnr", lambda: RHO, method: "hvp" },
 } as const;
 type Arm = keyof typeof ARMS;
-const runs = (scale: Scale, arm: Arm) => NOISY[scale].seeds.map((s) => trainSpec(NOISY[scale], { ...ARMS[arm] }, s));
+const runs = (scale: Scale, arm: Arm) => armRuns(NOISY[scale], { ...ARMS[arm] });
 
 export const gradientNormAblation: Experiment = {
   id: "gradient-norm-ablation",

@@ -11,7 +11,7 @@
  */
 import { lineChart, type Row } from "./charts.js";
 import { meanCi, type Experiment, type Judgement, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, betterVerdict, equivalentVerdict, pairedDiff, showPts, trainSpec, trainingReport } from "./training.js";
+import { NOISY, describeSetting, betterVerdict, equivalentVerdict, pairedDiff, showPts, armRuns, trainingReport } from "./training.js";
 import { vegaLiteToSvg } from "../report/html.js";
 import type { RunSpec } from "../train/spec.js";
 
@@ -19,13 +19,11 @@ const RHO = 0.1;
 const MARGIN = 0.02;
 const MS: Record<Scale, number[]> = { quick: [10, 50], default: [8, 32, 128], full: [8, 32, 128] };
 const params = (scale: Scale) => 795 * NOISY[scale].hidden + 10;
-const seeds = (scale: Scale) => NOISY[scale].seeds;
-const with_ = (scale: Scale, optimizer: Record<string, unknown>) => seeds(scale).map((s) => trainSpec(NOISY[scale], optimizer, s));
-const erm = (scale: Scale) => with_(scale, { name: "sgd" });
-const random = (scale: Scale) => with_(scale, { name: "random-perturbation", sigma: Number((RHO / Math.sqrt(params(scale))).toPrecision(6)) });
-const nSam = (scale: Scale) => with_(scale, { name: "sam", rho: RHO, ascentBatch: "previous" });
+const erm = (scale: Scale) => armRuns(NOISY[scale], { name: "sgd" });
+const random = (scale: Scale) => armRuns(NOISY[scale], { name: "random-perturbation", sigma: Number((RHO / Math.sqrt(params(scale))).toPrecision(6)) });
+const nSam = (scale: Scale) => armRuns(NOISY[scale], { name: "sam", rho: RHO, ascentBatch: "previous" });
 /** m-SAM; m = the batch size is standard SAM (no split). */
-const mSam = (scale: Scale, m: number) => with_(scale, m === NOISY[scale].batchSize ? { name: "sam", rho: RHO } : { name: "sam", rho: RHO, m });
+const mSam = (scale: Scale, m: number) => armRuns(NOISY[scale], m === NOISY[scale].batchSize ? { name: "sam", rho: RHO } : { name: "sam", rho: RHO, m });
 
 export const mSharpness: Experiment = {
   id: "m-sharpness",

@@ -13,7 +13,7 @@
  * paper's variants up to that estimate.
  */
 import { type Experiment, type Judgement, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, equivalentVerdict, betterVerdict, pairedDiff, showPts, trainSpec, trainingReport, type TrainSetting } from "./training.js";
+import { NOISY, describeSetting, equivalentVerdict, betterVerdict, pairedDiff, showPts, armRuns, trainingReport, type TrainSetting } from "./training.js";
 
 const RHO = 0.1;
 const MARGIN = 0.02;
@@ -33,7 +33,7 @@ type Arm = keyof typeof ARMS;
 const runs = (scale: Scale, arm: Arm) => {
   const s = SETTING[scale];
   const oracle = arm === "samFull" || arm === "samNoise" ? { fullGradEvery: s.fullGradEvery, fullGradSize: s.fullGradSize } : {};
-  return s.seeds.map((seed) => trainSpec(s, { ...ARMS[arm], ...oracle }, seed));
+  return armRuns(s, { ...ARMS[arm], ...oracle });
 };
 const oracleText = (scale: Scale) => {
   const s = SETTING[scale];

@@ -14,17 +14,19 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import { initEngine } from "../engine/device.js";
 import { loadRun, splitBatch, trainingPoints } from "../sharpness/from-checkpoint.js";
-import { rescaleMlp, reparameterizationCheck } from "../sharpness/reparam.js";
+import { rescaleMlp, reparamMeasures } from "../sharpness/reparam.js";
+import { loadFashionMnist } from "../data/fashion-mnist.js";
+import type { ImageDataset } from "../data/types.js";
 import type { MlpParams } from "../models/mlp.js";
 import { num, table } from "./charts.js";
 import type { Experiment, Judgement, Measurements, Scale, Verdict } from "./experiment.js";
-import { NOISY, describeSetting, trainSpec, trainingReport } from "./training.js";
+import { NOISY, describeSetting, armRuns, trainingReport } from "./training.js";
 import { esc } from "../report/html.js";
 
 const SCALES_A = [0.2, 5];
 const MAX_OUTPUT_CHANGE = 1e-4;
 type Arm = "sgd" | "sam";
-const runs = (scale: Scale, arm: Arm) => NOISY[scale].seeds.map((s) => trainSpec(NOISY[scale], arm === "sgd" ? { name: "sgd" } : { name: "sam", rho: 0.1 }, s));
+const runs = (scale: Scale, arm: Arm) => armRuns(NOISY[scale], arm === "sgd" ? { name: "sgd" } : { name: "sam", rho: 0.1 });
 
 /** One model's measures at a = 1 and each rescaling. */
 type Row = { seed: number; arm: Arm; a: number; loss: number; outputChange: number; l2: number; adaptive: number; lambdaMax: number };
@@ -32,33 +34,39 @@ type Row = { seed: number; arm: Arm; a: number; loss: number; outputChange: numb
 /** Measurement size per scale: training points (in batches of 128) and ascent steps (quick: a smoke test). */
 const MEASURE: Record<Scale, { points: number; steps: number }> = { quick: { points: 128, steps: 5 }, default: { points: 512, steps: 20 }, full: { points: 512, steps: 20 } };
 
-async function measureModel(dir: string, scale: Scale): Promise<Omit<Row, "seed" | "arm">[]> {
-  const run = loadRun(dir);
+async function measureModel(dir: string, scale: Scale, full: ImageDataset): Promise<Omit<Row, "seed" | "arm">[]> {
+  const run = loadRun(dir, full);
   const points = trainingPoints(run, MEASURE[scale].points);
   const batches = splitBatch(points, 128);
-  const logits = (p: MlpParams) => {
+  const logits = async (p: MlpParams) => {
     const [z, s2] = run.model.apply(tree.ref(p), tree.ref(run.modelState), points.x.ref, false);
     tree.dispose(s2);
-    return z as np.Array;
+    return (await (z as np.Array).data()) as Float32Array;
   };
-  const base = (await logits(run.params as MlpParams).data()) as Float32Array;
-  const rows: Omit<Row, "seed" | "arm">[] = [];
+  const measure = reparamMeasures(run.loss, batches, { rho: 0.05, adaptiveRho: 0.5, steps: MEASURE[scale].steps });
+  const row = (m: { measure: string; value: number }[]) => {
+    const get = (prefix: string) => m.find((x) => x.measure.startsWith(prefix))!.value;
+    return { loss: get("loss"), l2: get("ℓ2"), adaptive: get("adaptive"), lambdaMax: get("λ_max") };
+  };
   try {
+    const params = run.params as MlpParams;
+    const base = await logits(params);
+    const rows: Omit<Row, "seed" | "arm">[] = [{ a: 1, outputChange: 0, ...row(await measure(params)) }];
     for (const a of SCALES_A) {
-      const scaled = rescaleMlp(run.params as MlpParams, 0, a);
-      const out = (await logits(scaled).data()) as Float32Array;
-      tree.dispose(scaled);
-      let change = 0;
-      for (let i = 0; i < out.length; i++) change = Math.max(change, Math.abs(out[i] - base[i]));
-      const check = await reparameterizationCheck(run.loss, run.params as MlpParams, batches, { layer: 0, a, rho: 0.05, adaptiveRho: 0.5, steps: MEASURE[scale].steps });
-      const get = (prefix: string) => check.find((c) => c.measure.startsWith(prefix))!;
-      if (rows.length === 0) rows.push({ a: 1, loss: get("loss").original, outputChange: 0, l2: get("ℓ2").original, adaptive: get("adaptive").original, lambdaMax: get("λ_max").original });
-      rows.push({ a, loss: get("loss").rescaled, outputChange: change, l2: get("ℓ2").rescaled, adaptive: get("adaptive").rescaled, lambdaMax: get("λ_max").rescaled });
+      const scaled = rescaleMlp(params, 0, a);
+      try {
+        const out = await logits(scaled);
+        let change = 0;
+        for (let i = 0; i < out.length; i++) change = Math.max(change, Math.abs(out[i] - base[i]));
+        rows.push({ a, outputChange: change, ...row(await measure(scaled)) });
+      } finally {
+        tree.dispose(scaled);
+      }
     }
+    return rows;
   } finally {
     tree.dispose([run.params, run.modelState, points, ...batches] as never);
   }
-  return rows;
 }
 
 const rowsOf = (m: Measurements | undefined): Row[] => ((m?.rows ?? []) as unknown as Row[]);
@@ -81,7 +89,8 @@ export const reparameterization: Experiment = {
   async measure(ctx, scale) {
     await initEngine();
     const rows: Row[] = [];
-    for (const arm of ["sgd", "sam"] as Arm[]) for (const spec of runs(scale, arm)) for (const r of await measureModel(ctx.runDir(spec), scale)) rows.push({ seed: spec.seed, arm, ...r });
+    const full = loadFashionMnist(); // once: every run is a subset of it
+    for (const arm of ["sgd", "sam"] as Arm[]) for (const spec of runs(scale, arm)) for (const r of await measureModel(ctx.runDir(spec), scale, full)) rows.push({ seed: spec.seed, arm, ...r });
     return { rows } as unknown as Measurements;
   },
   judge(_r, scale, measured): Judgement {

@@ -15,6 +15,7 @@ import { tree } from "@jax-js/jax";
 import { initEngine } from "../engine/device.js";
 import { loadRun, splitBatch, trainingPoints } from "../sharpness/from-checkpoint.js";
 import { mSharpness } from "../sharpness/m-sharpness.js";
+import { loadFashionMnist } from "../data/fashion-mnist.js";
 import { mulberry32 } from "../engine/prng.js";
 import { num, table, type Row } from "./charts.js";
 import type { Experiment, Judgement, Measured, Measurements, Scale } from "./experiment.js";
@@ -84,8 +85,9 @@ export const sharpnessVsGeneralization: Experiment = {
     await initEngine();
     const [small, large] = MS[scale];
     const models: ModelRow[] = [];
+    const full = loadFashionMnist(); // once: every run is a subset of it
     for (const spec of specsOf(scale)) {
-      const run = loadRun(ctx.runDir(spec));
+      const run = loadRun(ctx.runDir(spec), full);
       const points = trainingPoints(run, SIZE[scale].points);
       const at = async (m: number) => {
         const batches = splitBatch(points, m);

@@ -29,17 +29,21 @@ export function describeSetting(s: TrainSetting, arms: string): string {
 
 export const BASE_SGD = { name: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 0 };
 
-/** The filled spec of `optimizer` (its base defaults to BASE_SGD) in setting `s` with `seed`. */
-export function trainSpec(s: TrainSetting, optimizer: Record<string, unknown>, seed: number, over: Partial<RunSpec> = {}): RunSpec {
-  return fillSpec({
-    data: { name: "fashion-mnist", trainSize: s.trainSize, labelNoise: s.labelNoise },
-    model: { name: "mlp", hidden: s.hidden, batchNorm: false },
-    optimizer: { base: BASE_SGD, ...optimizer },
-    epochs: s.epochs,
-    batchSize: s.batchSize,
-    seed,
-    ...over,
-  });
+/**
+ * An arm: the filled specs of `optimizer` (its base defaults to BASE_SGD) in setting `s`, one per
+ * seed of the setting, in seed order — the unit `pairedDiff` pairs.
+ */
+export function armRuns(s: TrainSetting, optimizer: Record<string, unknown>): RunSpec[] {
+  return s.seeds.map((seed) =>
+    fillSpec({
+      data: { name: "fashion-mnist", trainSize: s.trainSize, labelNoise: s.labelNoise },
+      model: { name: "mlp", hidden: s.hidden, batchNorm: false },
+      optimizer: { base: BASE_SGD, ...optimizer },
+      epochs: s.epochs,
+      batchSize: s.batchSize,
+      seed,
+    }),
+  );
 }
 
 type Metric = "testAccuracy" | "bestTestAccuracy" | "noisyTrainAccuracy";

@@ -29,24 +29,36 @@ export function rescaleMlp(params: MlpParams, k: number, a: number): MlpParams {
 
 export type ReparamRow = { measure: string; original: number; rescaled: number; ratio: number };
 
-/** Loss, ℓ2 m-sharpness, adaptive m-sharpness (η = 0) and λ_max before and after `rescaleMlp`. */
-export async function reparameterizationCheck<B>(loss: ScalarLoss<B>, params: MlpParams, batches: B[], { layer = 0, a = 5, rho = 0.05, adaptiveRho = 0.5, steps = 20 }: { layer?: number; a?: number; rho?: number; adaptiveRho?: number; steps?: number } = {}): Promise<ReparamRow[]> {
-  const scaled = rescaleMlp(params, layer, a);
+export type ReparamMeasureOptions = { rho?: number; adaptiveRho?: number; steps?: number };
+
+/**
+ * The measures the objection is about, as one function of the parameters (borrowed): loss,
+ * ℓ2 m-sharpness (ρ, default 0.05), adaptive m-sharpness (ρ default 0.5, η 0) and λ_max (50
+ * power iterations), in this order, on `batches` (borrowed; λ_max and the loss on the first).
+ */
+export function reparamMeasures<B>(loss: ScalarLoss<B>, batches: B[], { rho = 0.05, adaptiveRho = 0.5, steps = 20 }: ReparamMeasureOptions = {}): (p: MlpParams) => Promise<{ measure: string; value: number }[]> {
   const measures: [string, (p: MlpParams) => Promise<number>][] = [
     ["loss", async (p) => (await (loss(tree.ref(p), tree.ref(batches[0] as any)) as np.Array).data())[0]],
     [`ℓ2 sharpness (ρ ${rho})`, async (p) => (await mSharpness(loss, p, batches, { rho, steps } as SharpnessOptions)).sharpness],
     [`adaptive sharpness (ρ ${adaptiveRho}, η 0)`, async (p) => (await mSharpness(loss, p, batches, { rho: adaptiveRho, steps, ball: "adaptive", eta: 0 })).sharpness],
     ["λ_max", async (p) => (await topEigenvalue(loss, p, batches[0], { iterations: 50 })).lambdaMax],
   ];
-  const rows: ReparamRow[] = [];
+  return async (p) => {
+    const out: { measure: string; value: number }[] = [];
+    for (const [measure, f] of measures) out.push({ measure, value: await f(p) });
+    return out;
+  };
+}
+
+/** Loss, ℓ2 m-sharpness, adaptive m-sharpness (η = 0) and λ_max before and after `rescaleMlp`. */
+export async function reparameterizationCheck<B>(loss: ScalarLoss<B>, params: MlpParams, batches: B[], { layer = 0, a = 5, ...opts }: { layer?: number; a?: number } & ReparamMeasureOptions = {}): Promise<ReparamRow[]> {
+  const measure = reparamMeasures(loss, batches, opts);
+  const scaled = rescaleMlp(params, layer, a);
   try {
-    for (const [name, f] of measures) {
-      const original = await f(params);
-      const rescaled = await f(scaled);
-      rows.push({ measure: name, original, rescaled, ratio: rescaled / original });
-    }
+    const original = await measure(params);
+    const rescaled = await measure(scaled);
+    return original.map((o, i) => ({ measure: o.measure, original: o.value, rescaled: rescaled[i].value, ratio: rescaled[i].value / o.value }));
   } finally {
     tree.dispose(scaled);
   }
-  return rows;
 }

@@ -66,7 +66,6 @@ async function runTaskRequest(req: RunRequest): Promise<void> {
     lastSent = now;
     process.send?.({ type: "progress", epoch: 1, epochs: 1, step, steps, loss: NaN } satisfies ChildMessage);
   });
-  mkdirSync(runDir(req.dir, result.key), { recursive: true });
   writeResult(req.dir, result);
   await send({ type: "done", result, metrics: "" });
 }
