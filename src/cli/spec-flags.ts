@@ -7,7 +7,7 @@
  */
 import { allowedText, type Hyper } from "../optim/hyper.js";
 import { ALGORITHMS, BASES, DATASETS, MODELS, RUN_PARAMS, type Params } from "../train/registry.js";
-import type { SpecError } from "../train/spec.js";
+import { isObject, type SpecError } from "../train/spec.js";
 import { UsageError, type FlagSpec } from "./args.js";
 import { parseValue } from "../train/compare.js";
 
@@ -68,7 +68,6 @@ export function specFlags(): Record<string, FlagSpec> {
   return out;
 }
 
-const isObj = (v: unknown): v is Record<string, any> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** The flag a spec path is set by ("optimizer.base.lr" → "--lr", "optimizer.name" → "--optimizer"). */
 export function flagOfPath(path: string): string {
@@ -91,10 +90,10 @@ export function flagMessage(e: SpecError): string {
  */
 export function applyFlags(preset: Record<string, any>, flags: Record<string, unknown>): Record<string, any> {
   const s = structuredClone(preset);
-  s.data = isObj(s.data) ? s.data : {};
-  s.model = isObj(s.model) ? s.model : {};
-  s.optimizer = isObj(s.optimizer) ? s.optimizer : {};
-  s.optimizer.base = isObj(s.optimizer.base) ? s.optimizer.base : {};
+  s.data = isObject(s.data) ? s.data : {};
+  s.model = isObject(s.model) ? s.model : {};
+  s.optimizer = isObject(s.optimizer) ? s.optimizer : {};
+  s.optimizer.base = isObject(s.optimizer.base) ? s.optimizer.base : {};
   const keepShared = (old: Record<string, any>, name: string, params: Params) => {
     const next: Record<string, any> = { name };
     for (const k of Object.keys(old)) if (k in params) next[k] = old[k];

@@ -19,7 +19,7 @@
  * Browser-safe: no `node:` imports; tasks run synchronously in plain float64 TypeScript.
  */
 import type { Hyper } from "../optim/hyper.js";
-import { checkField, fillSpec, runKey, specLabel, SpecError, canonicalJson, type JsonValue, type RunSpec } from "../train/spec.js";
+import { checkField, fillSpec, isObject, runKey, specLabel, SpecError, canonicalJson, type JsonValue, type RunSpec } from "../train/spec.js";
 import { sha256Hex } from "../train/sha256.js";
 import { RESULT_FORMAT, type RunResult } from "../train/result.js";
 import { sparseRegression } from "../data/sparse-regression.js";
@@ -65,7 +65,6 @@ export type Task = {
   run(spec: TaskSpec, onProgress?: (step: number, steps: number) => void): { metrics: TaskResult["metrics"]; output: TaskResult["output"] };
 };
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const fmt = (x: number | boolean | null | undefined, digits = 4) => (typeof x === "number" ? Number(x.toPrecision(digits)).toString() : String(x));
 
 function fillFields(path: string, params: Record<string, Hyper>, given: Record<string, unknown>, extra: string[] = []): Record<string, JsonValue> {

@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunResult } from "../train/result.js";
-import { canonicalJson, getPath, type RunSpec } from "../train/spec.js";
+import { canonicalJson, getPath, isObject, type RunSpec } from "../train/spec.js";
 import { sha256Hex } from "../train/sha256.js";
 import { listRuns, writeFileAtomic, type FailureRecord } from "../sweep/store.js";
 import { isTaskSpec, isTrainResult } from "../experiments/tasks.js";
@@ -92,7 +92,6 @@ export type Summary = {
 const DEFAULT_TITLE = "sharpness-aware — sweep report";
 const RESERVED = new Set(["format", "title", "claim", "groups", "comparisons", "results", "failed", "varying"]);
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 /** A value for labels and legends: numbers to 6 significant digits, strings bare. */

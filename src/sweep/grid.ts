@@ -10,7 +10,7 @@
  * checked (spec.ts); an error names the run by its grid values. Browser-safe.
  */
 import { rng } from "../engine/prng.js";
-import { fillSpec, SpecError, setPath, type RunSpec } from "../train/spec.js";
+import { fillSpec, isObject, SpecError, setPath, type RunSpec } from "../train/spec.js";
 
 export type RandomParam = { min: number; max: number; log?: boolean; integer?: boolean } | unknown[];
 export type SweepFile = { base: unknown; grid?: Record<string, unknown[]>; random?: { n: number; seed?: number; params: Record<string, RandomParam> } };
@@ -20,30 +20,29 @@ export class SweepError extends Error {
   override name = "SweepError";
 }
 
-const isObj = (v: unknown): v is Record<string, any> => v !== null && typeof v === "object" && !Array.isArray(v);
 const depth = (p: string) => p.split(".").length;
 const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 
 function checkSweep(s: unknown): SweepFile {
-  if (!isObj(s)) throw new SweepError(`a sweep must be a JSON object with "base" and "grid" (got ${JSON.stringify(s)})`);
+  if (!isObject(s)) throw new SweepError(`a sweep must be a JSON object with "base" and "grid" (got ${JSON.stringify(s)})`);
   for (const k of Object.keys(s)) if (!["base", "grid", "random", "title"].includes(k)) throw new SweepError(`unknown field ${JSON.stringify(k)} (fields: base, grid, random, title)`);
-  if (!isObj(s.base)) throw new SweepError(`"base" must be a run spec object`);
-  if (s.grid !== undefined && !isObj(s.grid)) throw new SweepError(`"grid" must map dotted field paths to lists of values`);
+  if (!isObject(s.base)) throw new SweepError(`"base" must be a run spec object`);
+  if (s.grid !== undefined && !isObject(s.grid)) throw new SweepError(`"grid" must map dotted field paths to lists of values`);
   for (const [p, vs] of Object.entries(s.grid ?? {})) {
     if (!/^[A-Za-z]+(\.[A-Za-z]+)*$/.test(p)) throw new SweepError(`grid: ${JSON.stringify(p)} is not a dotted field path (e.g. "optimizer.rho")`);
     if (!Array.isArray(vs) || vs.length === 0) throw new SweepError(`grid.${p} must be a non-empty list of values (got ${JSON.stringify(vs)})`);
   }
   if (s.random !== undefined) {
     const r = s.random;
-    if (!isObj(r) || !Number.isInteger(r.n) || r.n < 1) throw new SweepError(`random.n must be an integer ≥ 1 (got ${JSON.stringify(isObj(r) ? r.n : r)})`);
+    if (!isObject(r) || !Number.isInteger(r.n) || r.n < 1) throw new SweepError(`random.n must be an integer ≥ 1 (got ${JSON.stringify(isObject(r) ? r.n : r)})`);
     if (r.seed !== undefined && !(Number.isInteger(r.seed) && r.seed >= 0)) throw new SweepError(`random.seed must be an integer ≥ 0 (got ${JSON.stringify(r.seed)})`);
-    if (!isObj(r.params) || Object.keys(r.params).length === 0) throw new SweepError(`random.params must map field paths to ranges {min, max, log?} or lists of choices`);
+    if (!isObject(r.params) || Object.keys(r.params).length === 0) throw new SweepError(`random.params must map field paths to ranges {min, max, log?} or lists of choices`);
     for (const [p, d] of Object.entries(r.params)) {
       if (Array.isArray(d)) {
         if (d.length === 0) throw new SweepError(`random.params.${p} must be a non-empty list of choices`);
         continue;
       }
-      const ok = isObj(d) && typeof d.min === "number" && typeof d.max === "number" && Number.isFinite(d.min) && Number.isFinite(d.max) && d.min <= d.max && (!d.log || d.min > 0);
+      const ok = isObject(d) && typeof d.min === "number" && typeof d.max === "number" && Number.isFinite(d.min) && Number.isFinite(d.max) && d.min <= d.max && (!d.log || d.min > 0);
       if (!ok) throw new SweepError(`random.params.${p} must be {min, max} with min ≤ max (and min > 0 with log) (got ${JSON.stringify(d)})`);
     }
   }

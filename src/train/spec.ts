@@ -49,7 +49,8 @@ export class SpecError extends Error {
 }
 
 const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+/** A plain JSON object (not null, not an array). */
+export const isObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === "object" && !Array.isArray(v);
 const join = (path: string, k: string) => (path ? `${path}.${k}` : k);
 
 /** "inf"/"infinity"/Infinity → "inf" where a hyperparameter allows it; anything else as given. */
