@@ -6,7 +6,6 @@
 import type { SweepEvent } from "../sweep/local.js";
 import type { SlotProgress } from "../sweep/pool.js";
 
-import { pct } from "../report/html.js";
 import { describeResult, isTaskResult } from "../experiments/tasks.js";
 
 function duration(s: number): string {
@@ -87,14 +86,12 @@ export function sweepReporter({ queued = false, out = process.stderr, log = (s: 
         case "run-end": {
           slots.delete(e.slot);
           finished++;
-          if (isTaskResult(e.result)) {
-            // Task runs (exact small models) take milliseconds to seconds: a line only for slow ones.
-            if (e.result.seconds >= 2) say(`[${finished}/${pending}] ${e.run.label} seed ${e.run.spec.seed}: ${describeResult(e.result)}, ${e.result.seconds.toFixed(1)} s [${e.run.key}]\n`);
-            else draw();
+          // Task runs (exact small models) take milliseconds to seconds: a line only for slow ones.
+          if (isTaskResult(e.result) && e.result.seconds < 2) {
+            draw();
             break;
           }
-          const m = e.result.metrics;
-          say(`[${finished}/${pending}] ${e.run.label} seed ${e.run.spec.seed}: test ${pct(m.testAccuracy)} (best ${pct(m.bestTestAccuracy)} @${m.bestEpoch}), noisy-fit ${pct(m.noisyTrainAccuracy)}, ${e.result.seconds.toFixed(1)} s${m.skippedSteps ? `, ${m.skippedSteps} steps skipped (NaN/Inf)` : ""} [${e.run.key}]\n`);
+          say(`[${finished}/${pending}] ${e.run.label} seed ${e.run.spec.seed}: ${describeResult(e.result)}, ${e.result.seconds.toFixed(1)} s [${e.run.key}]\n`);
           break;
         }
         case "run-failed":

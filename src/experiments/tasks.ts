@@ -241,5 +241,6 @@ export function runTask(input: unknown, device = "js-float64", onProgress?: (ste
 export function describeResult(r: StoredResult): string {
   if (isTaskResult(r)) return TASKS[r.task]?.describe(r) ?? "";
   const m = r.metrics;
-  return `test ${(100 * m.testAccuracy).toFixed(2)}% (best ${(100 * m.bestTestAccuracy).toFixed(2)}% @${m.bestEpoch})`;
+  const pct = (x: number | null) => (x === null || Number.isNaN(x) ? "–" : `${(100 * x).toFixed(2)}%`);
+  return `test ${pct(m.testAccuracy)} (best ${pct(m.bestTestAccuracy)} @${m.bestEpoch}), noisy-fit ${pct(m.noisyTrainAccuracy)}${m.skippedSteps ? `, ${m.skippedSteps} steps skipped (NaN/Inf)` : ""}`;
 }
