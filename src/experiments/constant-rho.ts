@@ -52,6 +52,6 @@ export const constantRho: Experiment = {
     return { ...equivalentVerdict(d, "unnormalized SAM", "normalized SAM", MARGIN), summary, numbers, also: [{ claim: "Unnormalized SAM beats SGD", ...betterVerdict(du, "unnormalized SAM", "SGD") }] };
   },
   async report(r, scale) {
-    return trainingReport(r, this.specs(scale) as ReturnType<typeof sgd>);
+    return trainingReport(r, this.specs(scale));
   },
 };

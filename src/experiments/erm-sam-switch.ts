@@ -64,6 +64,6 @@ export const ermSamSwitch: Experiment = {
       }
     }
     const fig = await vegaLiteToSvg(lineChart({ title: "Final test accuracy against the switch point (mean; dots: seeds)", x: { field: "switchAt", title: "% of epochs before the switch" }, y: { field: "accuracy", title: "final test accuracy" }, color: { field: "direction", title: "switch" }, lines, points }));
-    return `<div class="plots">${fig}</div>\n<p>For ERM → SAM, 0% is SAM throughout and 100% is ERM; for SAM → ERM the reverse (002 Fig 8's convention).</p>\n${await trainingReport(r, this.specs(scale) as RunSpec[])}`;
+    return `<div class="plots">${fig}</div>\n<p>For ERM → SAM, 0% is SAM throughout and 100% is ERM; for SAM → ERM the reverse (002 Fig 8's convention).</p>\n${await trainingReport(r, this.specs(scale))}`;
   },
 };

@@ -68,6 +68,6 @@ export const fsamRhoRobustness: Experiment = {
       vegaLiteToSvg(lineChart({ title: "Final test accuracy against ρ (mean over seeds)", x: { field: "rho", title: "ρ", log: true }, y: { field: "accuracy", title: "final test accuracy" }, color: { field: "method", title: "method" }, lines })),
       vegaLiteToSvg(lineChart({ title: `Final test accuracy against batch size (ρ ${RHO_FOR_BATCHES})`, x: { field: "batch", title: "batch size", log: true }, y: { field: "accuracy", title: "final test accuracy" }, color: { field: "method", title: "method" }, lines: bl })),
     ]);
-    return `<div class="plots">${figs.join("")}</div>\n${await trainingReport(r, this.specs(scale) as RunSpec[])}`;
+    return `<div class="plots">${figs.join("")}</div>\n${await trainingReport(r, this.specs(scale))}`;
   },
 };

@@ -56,6 +56,6 @@ export const gradientNormAblation: Experiment = {
     };
   },
   async report(r, scale) {
-    return trainingReport(r, (Object.keys(ARMS) as Arm[]).flatMap((a) => runs(scale, a)));
+    return trainingReport(r, this.specs(scale));
   },
 };

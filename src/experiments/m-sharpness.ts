@@ -69,6 +69,6 @@ export const mSharpness: Experiment = {
     for (const m of MS[scale]) lines.push({ m, arm: "m-SAM", accuracy: mean(mSam(scale, m)) });
     for (const [name, xs] of [["ERM", erm(scale)], ["n-SAM", nSam(scale)], ["random", random(scale)]] as const) for (const m of [MS[scale][0], MS[scale].at(-1)!]) refs.push({ m, arm: name, accuracy: mean(xs) });
     const fig = await vegaLiteToSvg(lineChart({ title: "Final test accuracy against m (mean over seeds; ERM, n-SAM, random flat)", x: { field: "m", title: "m (examples per ascent)", log: true }, y: { field: "accuracy", title: "final test accuracy" }, color: { field: "arm", title: "method" }, lines: [...lines, ...refs] }));
-    return `<div class="plots">${fig}</div>\n${await trainingReport(r, this.specs(scale) as RunSpec[])}`;
+    return `<div class="plots">${fig}</div>\n${await trainingReport(r, this.specs(scale))}`;
   },
 };

@@ -78,6 +78,6 @@ export const perturbationDirection: Experiment = {
     };
   },
   async report(r, scale) {
-    return `<p>Full-gradient oracle of SAM-full and SAM-noise at this scale: ${oracleText(scale)}.</p>\n${await trainingReport(r, (Object.keys(ARMS) as Arm[]).flatMap((a) => runs(scale, a)))}`;
+    return `<p>Full-gradient oracle of SAM-full and SAM-noise at this scale: ${oracleText(scale)}.</p>\n${await trainingReport(r, this.specs(scale))}`;
   },
 };

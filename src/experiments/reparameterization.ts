@@ -148,6 +148,6 @@ export const reparameterization: Experiment = {
       ["seed", "model", "a", "loss", "largest logit change", "ℓ2 sharpness", "adaptive sharpness", "λ_max"],
       rows.map((x) => [x.seed, x.arm === "sgd" ? "SGD" : "SAM ρ 0.1", x.a, num(x.loss), num(x.outputChange, 2), num(x.l2), num(x.adaptive), num(x.lambdaMax)]),
     );
-    return `<h2>Measures before (a = 1) and after the rescaling</h2>\n${t}\n<p>${esc("First layer (weights and bias) × a, second layer's weights × 1/a: the same ReLU network function.")}</p>\n${await trainingReport(r, this.specs(scale) as ReturnType<typeof runs>)}`;
+    return `<h2>Measures before (a = 1) and after the rescaling</h2>\n${t}\n<p>${esc("First layer (weights and bias) × a, second layer's weights × 1/a: the same ReLU network function.")}</p>\n${await trainingReport(r, this.specs(scale))}`;
   },
 };

@@ -87,7 +87,7 @@ export function equivalentVerdict(d: Measured, a: string, b: string, margin: num
 }
 
 /** The sweep report's curves, aggregate and run tables over `specs`' runs. */
-export async function trainingReport(r: Results, specs: RunSpec[]): Promise<string> {
+export async function trainingReport(r: Results, specs: readonly unknown[]): Promise<string> {
   const runs: RunResult[] = specs.map((s) => r.train(s));
   return renderSweepBody(summarizeRuns(runs, []));
 }
