@@ -12,41 +12,69 @@ import { DataError } from "./errors.js";
  * set is unchanged. `size` ≥ the training set returns it whole.
  */
 export function subsetTrain(ds: ImageDataset, size: number, seed: number): ImageDataset {
-  const n = ds.trainY.length;
   if (!Number.isInteger(size) || size < ds.numClasses) throw new DataError(`train size must be an integer ≥ ${ds.numClasses} (got ${size})`);
-  if (size >= n) return ds;
+  if (size >= ds.trainY.length) return ds;
+  const { trainX, trainY } = gather(ds, subsetIndices(ds, size, seed));
+  return { ...ds, trainX, trainY };
+}
+
+/**
+ * A validation split of `size` examples carved from the training pool *outside* the training
+ * subset of `subsetTrain(ds, trainSize, seed)` (so the training set is the same with or without
+ * it, and the test set is never touched): stratified like the subset, drawn by the seed from
+ * the examples left per class. Labels are the clean ones; `symmetricLabelNoise(…, stream 6)`
+ * gives them the training set's noise.
+ */
+export function validationSplit(ds: ImageDataset, trainSize: number, size: number, seed: number): { x: Float32Array; y: Int32Array } {
+  const n = ds.trainY.length;
+  if (!Number.isInteger(size) || size < ds.numClasses) throw new DataError(`validation size must be an integer ≥ ${ds.numClasses} (got ${size})`);
+  if (trainSize + size > n) throw new DataError(`train size ${trainSize} + validation size ${size} is more than the ${n} training examples`);
+  const taken = new Uint8Array(n);
+  for (const i of subsetIndices(ds, trainSize, seed)) taken[i] = 1;
+  const left = { ...ds, trainY: ds.trainY.map((c, i) => (taken[i] ? -1 : c)) as Int32Array };
+  const { trainX: x, trainY: y } = gather(ds, subsetIndices(left, size, seed, 5));
+  return { x, y };
+}
+
+/** Indices (sorted) of a stratified draw of `size` examples; labels < 0 are not drawn. */
+function subsetIndices(ds: ImageDataset, size: number, seed: number, stream = 1): number[] {
   const K = ds.numClasses;
+  if (size >= ds.trainY.length) return Array.from(ds.trainY.keys());
   const byClass: number[][] = Array.from({ length: K }, () => []);
-  ds.trainY.forEach((c, i) => byClass[c].push(i));
-  const r = rng(seed, 1);
+  ds.trainY.forEach((c, i) => c >= 0 && byClass[c].push(i));
+  const r = rng(seed, stream);
   const chosen: number[] = [];
   byClass.forEach((idx, c) => {
     const want = Math.floor(size / K) + (c < size % K ? 1 : 0);
-    if (want > idx.length) throw new DataError(`train size ${size}: class ${c} has only ${idx.length} examples`);
+    if (want > idx.length) throw new DataError(`${stream === 1 ? "train" : "validation"} size ${size}: class ${c} has only ${idx.length} examples${stream === 1 ? "" : " left"}`);
     const p = permutation(r, idx.length);
     for (let k = 0; k < want; k++) chosen.push(idx[p[k]]);
   });
-  chosen.sort((a, b) => a - b);
+  return chosen.sort((a, b) => a - b);
+}
+
+function gather(ds: ImageDataset, idx: number[]): { trainX: Float32Array; trainY: Int32Array } {
   const d = ds.inputDim;
-  const trainX = new Float32Array(chosen.length * d);
-  const trainY = new Int32Array(chosen.length);
-  chosen.forEach((i, k) => {
+  const trainX = new Float32Array(idx.length * d);
+  const trainY = new Int32Array(idx.length);
+  idx.forEach((i, k) => {
     trainX.set(ds.trainX.subarray(i * d, (i + 1) * d), k * d);
     trainY[k] = ds.trainY[i];
   });
-  return { ...ds, trainX, trainY };
+  return { trainX, trainY };
 }
 
 /**
  * Symmetric label noise: exactly round(rate·n) training examples, chosen by the seed, get a
  * label drawn uniformly from the *other* K − 1 classes (so every chosen label is wrong).
- * Test labels stay clean. Returns the given labels and the mask of noisy examples.
+ * Test labels stay clean. Returns the given labels and the mask of noisy examples. `stream`
+ * picks the seed's random stream (2: the training labels; 6: a validation split's).
  */
-export function symmetricLabelNoise(labels: Int32Array, rate: number, numClasses: number, seed: number): NoisyLabels {
+export function symmetricLabelNoise(labels: Int32Array, rate: number, numClasses: number, seed: number, stream = 2): NoisyLabels {
   if (!(rate >= 0 && rate < 1)) throw new DataError(`label noise must be in [0, 1) (got ${rate})`);
   const n = labels.length;
   const count = Math.round(rate * n);
-  const r = rng(seed, 2);
+  const r = rng(seed, stream);
   const order = permutation(r, n);
   const given = Int32Array.from(labels);
   const noisy = new Uint8Array(n);

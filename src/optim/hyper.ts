@@ -19,6 +19,11 @@ type Common = {
   symbol?: string;
   /** Filled from the run (e.g. "seed"), not part of the optimizer's spec. */
   fromRun?: "seed";
+  /**
+   * Left out of a filled run spec when it has its default, so that adding the field kept the
+   * keys (hashes) of every existing run. Code reading the spec uses `?? default`.
+   */
+  omitDefault?: boolean;
 };
 
 export type NumberHyper = Common & {

@@ -51,6 +51,12 @@ export interface StepOptions {
   fullGrad?: Params;
   /** The step kind for this step, from `optimizer.phase(t)` (default: the variant's usual step). */
   phase?: string;
+  /**
+   * With `hasAux`: return the aux (e.g. BatchNorm running statistics) of the clean pass
+   * ("clean", default) or of the perturbed pass at w + ε ("perturbed": what a naive two-pass
+   * implementation keeps; steps without a second pass return the clean aux).
+   */
+  auxFrom?: "clean" | "perturbed";
 }
 
 export type StepOutput<S, A = any> = {
@@ -60,7 +66,7 @@ export type StepOutput<S, A = any> = {
   state: S;
   /** The batch loss at the unperturbed weights (0-d array). */
   loss: np.Array;
-  /** With `hasAux`: the aux of the first (unperturbed) pass; otherwise undefined. */
+  /** With `hasAux`: the aux of the first (unperturbed) pass (or the perturbed one, `auxFrom`); otherwise undefined. */
   aux?: A;
   /**
    * 0-d bool: the loss, the gradients and the new parameters were all finite. When false the
@@ -314,7 +320,13 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
           if (second) {
             const [eps, nextExtra] = variant.perturb(g as Params, tree.ref(params), extra, state.count.ref, ctx);
             extra = nextExtra;
-            gs = gOnly(treeAdd(tree.ref(params), eps), tree.ref(part));
+            if (hasAux && options.auxFrom === "perturbed" && j === 0) {
+              const [[l2, a2], g2] = vg(treeAdd(tree.ref(params), eps), tree.ref(part));
+              l2.dispose();
+              tree.dispose(aux);
+              aux = a2;
+              gs = g2;
+            } else gs = gOnly(treeAdd(tree.ref(params), eps), tree.ref(part));
           } else if (gKeep) tree.dispose(g!); // combine holds its own reference
           if (!second && !variant.combine) {
             // A one-pass phase (ρ(t) = 0): the base step with the clean gradient.
@@ -381,13 +393,13 @@ export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params };
  * const out = step(params, state, batch, t);
  * // … step.dispose() when done
  */
-export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true } = {}) {
+export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true, auxFrom = "clean" as "clean" | "perturbed" } = {}) {
   const cache = new Map<string, (p: any, s: any, b: any, x: StepInputs) => StepOutput<S>>();
   const run = (params: Params, state: S, batch: unknown, t: number, inputs: StepInputs = {}): StepOutput<S> => {
     const phase = opt.phase(t);
     let f = cache.get(phase);
     if (!f) {
-      const g = (p: any, s: any, b: any, x: StepInputs) => opt.step(loss, p, s, b, { hasAux, phase, ...x });
+      const g = (p: any, s: any, b: any, x: StepInputs) => opt.step(loss, p, s, b, { hasAux, phase, auxFrom, ...x });
       f = jitted ? (jit(g as any) as any) : g;
       cache.set(phase, f!);
     }

@@ -13,6 +13,8 @@ import { sgd, sgdDescriptor } from "../optim/sgd.js";
 import { adam, adamDescriptor, adamwDescriptor } from "../optim/adam.js";
 import { adamw } from "../optim/adamw.js";
 import { cosineDecaySchedule } from "../optim/schedules.js";
+import { chain } from "../optim/chain.js";
+import { clipByGlobalNorm } from "../optim/clip.js";
 import type { GradientTransformation, ScalarOrSchedule } from "../optim/types.js";
 import { plain, type SharpnessAwareOptimizer } from "../sam/core.js";
 import { sam, samDescriptor } from "../sam/sam.js";
@@ -77,6 +79,21 @@ const rhoSchedule: Params = {
 };
 const ascentBatch: Params = {
   ascentBatch: { type: "enum", values: ["same", "previous", "random"], default: "same", doc: "ascent gradient from this batch (SAM), the previous or a random one (n-SAM / SAM-db)" },
+  ascentBatchSize: {
+    type: "number",
+    default: null,
+    min: 1,
+    integer: true,
+    omitDefault: true,
+    doc: "examples in the ascent pass (003 Fig 2c): fewer = the first ones of the batch, more = the batch plus random others (B ⊆ B'); unset = the batch",
+  },
+  bnStats: {
+    type: "enum",
+    values: ["clean", "perturbed"],
+    default: "clean",
+    omitDefault: true,
+    doc: "BatchNorm running statistics from the clean pass (this library) or the perturbed pass (a naive two-pass implementation)",
+  },
 };
 const adaptiveLeaves: Params = {
   adaptiveLeaves: { type: "enum", values: ["all", "weights"], default: "all", doc: "leaves with T = |w| + η: all (davda54) or weight matrices only (SamsungLabs/ASAM)" },
@@ -86,7 +103,10 @@ const fullGrad: Params = {
   fullGradSize: { type: "number", default: 2048, min: 1, integer: true, doc: "training examples in the full gradient" },
 };
 
-const lrSchedule: Params = { lrSchedule: { type: "enum", values: ["constant", "cosine"], default: "constant", doc: "learning-rate schedule (cosine: to 0 over the run)" } };
+const aroundBase: Params = {
+  lrSchedule: { type: "enum", values: ["constant", "cosine"], default: "constant", doc: "learning-rate schedule (cosine: to 0 over the run)" },
+  clipNorm: { type: "number", default: null, min: 0, minOpen: true, omitDefault: true, doc: "clip the descent gradient to this global ℓ2 norm before the base step (optax clip_by_global_norm); unset = no clipping" },
+};
 
 /** The base optimizer's learning rate: the number, or the schedule `lrSchedule` names. */
 export function baseLearningRate(o: Record<string, any>, ctx: BuildContext): ScalarOrSchedule {
@@ -99,8 +119,11 @@ function base(d: Descriptor, make: (o: Record<string, any>, lr: ScalarOrSchedule
     label: d.label,
     paper: d.paper,
     descriptor: d,
-    params: { ...specParams(d), ...lrSchedule },
-    create: (o, ctx) => make(o, baseLearningRate(o, ctx)),
+    params: { ...specParams(d), ...aroundBase },
+    create: (o, ctx) => {
+      const b = make(o, baseLearningRate(o, ctx));
+      return typeof o.clipNorm === "number" ? chain(clipByGlobalNorm(o.clipNorm), b) : b;
+    },
   };
 }
 
@@ -189,6 +212,14 @@ export const DATASETS: Record<string, ComponentEntry> = Object.fromEntries(
       params: {
         trainSize: { type: "number", default: 10000, min: 10, integer: true, doc: "training examples (stratified subset)" },
         labelNoise: { type: "number", default: 0, min: 0, max: 1, maxOpen: true, doc: "fraction of training labels made wrong" },
+        validationSize: {
+          type: "number",
+          default: 0,
+          min: 0,
+          integer: true,
+          omitDefault: true,
+          doc: "examples held out for validation: a stratified draw from the training pool outside the training subset, with the same label noise; evaluated every epoch (never the test set)",
+        },
       },
     } satisfies ComponentEntry,
   ]),

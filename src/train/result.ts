@@ -23,6 +23,11 @@ export type RunMetrics = {
   /** Steps skipped for NaN/Inf over the run. */
   skippedSteps: number;
   epochs: number;
+  /** Runs with `data.validationSize`: the last epoch's validation accuracy (given labels). */
+  validationAccuracy?: number;
+  /** … the best over epochs, and the test accuracy of that epoch (early stopping on validation). */
+  bestValidationAccuracy?: number;
+  testAccuracyAtBestValidation?: number;
 };
 
 export type RunResult = {
@@ -49,6 +54,7 @@ export function toRunResult(r: TrainResult, device: string): RunResult {
   const h = r.history;
   const last = h[h.length - 1];
   const best = h.reduce((b, e) => (e.testAccuracy > b.testAccuracy ? e : b), h[0]);
+  const bestVal = last.validationAccuracy === undefined ? null : h.reduce((b, e) => ((e.validationAccuracy ?? -1) > (b.validationAccuracy ?? -1) ? e : b), h[0]);
   return {
     format: RESULT_FORMAT,
     key: r.key,
@@ -67,6 +73,7 @@ export function toRunResult(r: TrainResult, device: string): RunResult {
       noisyTrainAccuracy: last.noisyTrainAccuracy,
       skippedSteps: r.skippedSteps,
       epochs: h.length,
+      ...(bestVal ? { validationAccuracy: last.validationAccuracy, bestValidationAccuracy: bestVal.validationAccuracy, testAccuracyAtBestValidation: bestVal.testAccuracy } : {}),
     },
     history: h,
     stepsPerEpoch: r.stepsPerEpoch,

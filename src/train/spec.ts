@@ -24,7 +24,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: s
 
 export type BaseSpec = { name: string; lr: number; [k: string]: JsonValue };
 export type OptimizerSpec = { name: string; base: BaseSpec; [k: string]: JsonValue };
-export type DataSpec = { name: string; trainSize: number; labelNoise: number };
+export type DataSpec = { name: string; trainSize: number; labelNoise: number; validationSize?: number };
 export type ModelSpec = { name: string; batchNorm: boolean; [k: string]: JsonValue };
 
 /** A filled, validated run spec. */
@@ -84,8 +84,14 @@ function fillComponent(path: string, kind: string, entries: Record<string, { par
     throw new SpecError(`${join(path, k)}: ${JSON.stringify(k)} is not a hyperparameter of ${kind} ${name} (${known.length ? `it takes ${known.join(", ")}` : "it takes none"})`, join(path, k));
   }
   const out: Record<string, JsonValue> = { name };
-  for (const [k, h] of Object.entries(params)) out[k] = checkField(join(path, k), h, given[k]);
+  for (const [k, h] of Object.entries(params)) setFilled(out, k, h, checkField(join(path, k), h, given[k]));
   return out;
+}
+
+/** Store a checked value, leaving out an `omitDefault` field at its default (see Hyper). */
+function setFilled(out: Record<string, unknown>, k: string, h: Hyper, v: JsonValue): void {
+  if (h.omitDefault && v === h.default) delete out[k];
+  else out[k] = v;
 }
 
 const TOP = ["data", "model", "optimizer", "epochs", "batchSize", "seed"];
@@ -106,7 +112,7 @@ export function fillSpec(input: unknown): RunSpec {
   const opt = fillComponent("optimizer", "optimizer", ALGORITHMS, input.optimizer, "sam", ["base"]);
   opt.base = fillComponent("optimizer.base", "base optimizer", BASES, (input.optimizer as Record<string, unknown> | undefined)?.base, "sgd");
   const spec: RunSpec = { data, model, optimizer: opt as OptimizerSpec, epochs: 0, batchSize: 0, seed: 0 };
-  for (const [k, h] of Object.entries(RUN_PARAMS)) (spec as Record<string, unknown>)[k] = checkField(k, h, input[k]);
+  for (const [k, h] of Object.entries(RUN_PARAMS)) setFilled(spec as Record<string, unknown>, k, h, checkField(k, h, input[k]));
   crossChecks(spec);
   return spec;
 }
@@ -120,6 +126,12 @@ function crossChecks(s: RunSpec): void {
     // m-SAM splits every batch leaf, and the trainer carries BatchNorm statistics in the batch.
     if (s.model.batchNorm) throw new SpecError("optimizer.m cannot be combined with model.batchNorm (m-SAM splits every batch leaf, BatchNorm statistics included)", "optimizer.m");
   }
+  if (typeof o.ascentBatchSize === "number") {
+    if (o.ascentBatch !== "same") throw new SpecError(`optimizer.ascentBatchSize cannot be combined with optimizer.ascentBatch ${JSON.stringify(o.ascentBatch)}`, "optimizer.ascentBatchSize");
+    if (typeof o.m === "number") throw new SpecError("optimizer.ascentBatchSize cannot be combined with optimizer.m", "optimizer.ascentBatchSize");
+    if (o.ascentBatchSize > s.data.trainSize) throw new SpecError(`optimizer.ascentBatchSize ${o.ascentBatchSize} is larger than data.trainSize ${s.data.trainSize}`, "optimizer.ascentBatchSize");
+  }
+  if (o.bnStats === "perturbed" && !s.model.batchNorm) throw new SpecError('optimizer.bnStats "perturbed" needs model.batchNorm true (without BatchNorm there are no running statistics)', "optimizer.bnStats");
   // What only the library knows (nesterov without momentum, λ ≤ r, …): build it and report.
   try {
     buildOptimizer(s, { stepsPerEpoch: 1, totalSteps: 1, seed: s.seed });
@@ -167,8 +179,8 @@ export function specLabel(s: RunSpec): string {
   const head = s.optimizer.name === "sgd" ? BASES[s.optimizer.base.name].label : entry.label;
   const parts: string[] = [];
   for (const [k, h] of Object.entries(entry.params)) {
-    const v = s.optimizer[k];
-    if (k !== "rho" && v === h.default) continue;
+    const v = s.optimizer[k] ?? h.default ?? null;
+    if (k !== "rho" && v === (h.default ?? null)) continue;
     parts.push(`${h.symbol ?? k}=${num(v)}`);
   }
   return [head, ...parts].join(" ");

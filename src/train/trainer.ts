@@ -16,6 +16,14 @@
  * on an independent random batch of the same size. SAM-full / SAM-noise get the full gradient
  * over a fixed subset of `fullGradSize` training examples (the first ones of a seeded
  * permutation), recomputed every `fullGradEvery` steps at the current weights.
+ * `ascentBatchSize` (003 Fig 2c) takes the ascent pass on the first examples of the batch when
+ * smaller, or on the batch plus random other examples when larger (B ⊆ B'). `bnStats`
+ * "perturbed" keeps the BatchNorm running statistics of the perturbed pass instead of the clean
+ * one (the naive implementation the review asks about).
+ *
+ * Validation (`data.validationSize`): a split from the training pool outside the training
+ * subset, labelled with the training set's noise rate (a user only has such labels), evaluated
+ * after every epoch like the test set; the training set and its batches are the same as without it.
  *
  * Non-finite steps (policy "skip") leave parameters, optimizer state and model state unchanged
  * and are counted per epoch (`skippedSteps`); policy "error" throws `NonFiniteError` naming the
@@ -29,7 +37,7 @@ import "../engine/polyfills.js";
 import { blockUntilReady, grad, jit, numpy as np, tree } from "@jax-js/jax";
 import { classificationLoss, crossEntropy } from "../models/loss.js";
 import { disposeDeviceSet, epochBatches, evalBatches, take, upload, type DeviceSet } from "../data/batches.js";
-import { subsetTrain, symmetricLabelNoise } from "../data/prepare.js";
+import { subsetTrain, symmetricLabelNoise, validationSplit } from "../data/prepare.js";
 import type { ImageDataset } from "../data/types.js";
 import { buildModel } from "./build.js";
 import { NonFiniteError, phasedStep } from "../sam/core.js";
@@ -50,6 +58,9 @@ export type EpochRecord = {
   cleanTrainAccuracy: number;
   /** Accuracy on the noisy-label subset against the given (wrong) labels; null without noise. */
   noisyTrainAccuracy: number | null;
+  /** With `data.validationSize`: loss and accuracy on the validation split (its given labels). */
+  validationLoss?: number;
+  validationAccuracy?: number;
   /** Steps of this epoch skipped for NaN/Inf (policy "skip"). */
   skippedSteps: number;
   /** Instrument values of this epoch (`measureEvery`), if any. */
@@ -138,6 +149,10 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   const ascentBatch = (c.optimizer.ascentBatch as string | undefined) ?? "same";
   const fullGradEvery = (c.optimizer.fullGradEvery as number | undefined) ?? 1;
   const fullGradSize = (c.optimizer.fullGradSize as number | undefined) ?? 0;
+  const ascentBatchSize = (c.optimizer.ascentBatchSize as number | null | undefined) ?? null;
+  const validationSize = c.data.validationSize ?? 0;
+  const val = validationSize > 0 ? validationSplit(full, c.data.trainSize, validationSize, c.seed) : null;
+  const valLabels = val ? symmetricLabelNoise(val.y, c.data.labelNoise, ds.numClasses, c.seed, 6).given : null;
   const loss = classificationLoss(model);
 
   // Position: the next step to take. Resuming replaces it and the trees.
@@ -150,6 +165,18 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   let elapsedBefore = 0;
   let history: EpochRecord[] = [];
   const ascentRng = rng(c.seed, 3);
+  /** `batch` plus random other training examples (drawn by the ascent stream), `size` in all. */
+  const widen = (batch: Int32Array, size: number): Int32Array => {
+    const inBatch = new Set(batch);
+    const out = new Int32Array(size);
+    out.set(batch);
+    let k = batch.length;
+    for (const i of permutation(ascentRng, trainN)) {
+      if (k === size) break;
+      if (!inBatch.has(i)) out[k++] = i;
+    }
+    return out;
+  };
 
   let { params, state: modelState } = model.init(c.seed);
   let optState = opt.init(tree.ref(params));
@@ -174,7 +201,8 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
 
   const trainSet = upload(ds.trainX, noise.given, ds.inputDim);
   const testSet = upload(ds.testX, ds.testY, ds.inputDim);
-  const step = phasedStep(opt, loss, { hasAux: true });
+  const valSet = val ? upload(val.x, valLabels!, ds.inputDim) : null;
+  const step = phasedStep(opt, loss, { hasAux: true, auxFrom: c.optimizer.bnStats === "perturbed" ? "perturbed" : "clean" });
   // Mean gradient over a chunk, weighted by its size, for the full-gradient oracle.
   const chunkGrad = jit((p: any, ms: any, x: np.Array, y: np.Array) => {
     const n = x.shape[0];
@@ -245,7 +273,12 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
       for (let s = first; s < batches.length; s++) {
         const b = take(trainSet, batches[s]);
         const inputs: { ascentBatch?: unknown; fullGrad?: Params } = {};
-        if (ascentBatch !== "same") {
+        if (ascentBatchSize !== null) {
+          // 003 Fig 2c: B ⊆ B' (larger: the batch plus random others) or B' ⊆ B (the first ones).
+          const idx = ascentBatchSize <= batches[s].length ? batches[s].subarray(0, ascentBatchSize) : widen(batches[s], ascentBatchSize);
+          const a = take(trainSet, idx);
+          inputs.ascentBatch = { x: a.x, y: a.y, state: tree.ref(modelState) };
+        } else if (ascentBatch !== "same") {
           const prevIdx = s > 0 ? batches[s - 1] : epoch > 1 ? epochBatches(trainSet.n, c.batchSize, c.seed, epoch - 1).at(-1)! : batches[s];
           const idx = ascentBatch === "previous" ? prevIdx : permutation(ascentRng, trainSet.n).subarray(0, c.batchSize);
           const a = take(trainSet, idx);
@@ -296,6 +329,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
       if (interrupted) break;
       const test = await measure(testSet);
       const tr = await measure(trainSet);
+      const va = valSet ? await measure(valSet) : null;
       let acc = 0;
       let clean = 0;
       let noisyHit = 0;
@@ -313,6 +347,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
         trainAccuracy: acc / trainSet.n,
         cleanTrainAccuracy: clean / Math.max(1, trainSet.n - noise.count),
         noisyTrainAccuracy: noise.count > 0 ? noisyHit / noise.count : null,
+        ...(va ? { validationLoss: va.loss, validationAccuracy: va.correct.reduce((a, v) => a + v, 0) / valSet!.n } : {}),
         skippedSteps: skippedInEpoch,
         seconds: seconds(),
       };
@@ -339,6 +374,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
     if (fullGrad) tree.dispose(fullGrad);
     disposeDeviceSet(trainSet);
     disposeDeviceSet(testSet);
+    if (valSet) disposeDeviceSet(valSet);
     step.dispose();
     evaluate.dispose();
     chunkGrad.dispose();

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync, readFileSync, stat
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { createRequire } from "node:module";
-import { subsetTrain, symmetricLabelNoise } from "../../src/data/prepare.js";
+import { subsetTrain, symmetricLabelNoise, validationSplit } from "../../src/data/prepare.js";
 import { epochBatches, evalBatches } from "../../src/data/batches.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import { loadFashionMnist } from "../../src/data/fashion-mnist.js";
@@ -46,6 +46,33 @@ test("stratified subset: balanced classes, seeded, rows copied with their labels
   for (let k = 0; k < 95; k++) assert.equal(s.trainX[k * d] % 10, s.trainY[k], "row/label mismatch");
   assert.deepEqual(subsetTrain(ds, 95, 1).trainX, s.trainX);
   assert.equal(subsetTrain(ds, 5000, 1), ds);
+});
+
+test("validation split: disjoint from the training subset, stratified, seeded; the test set untouched", () => {
+  const d = 3;
+  // Row k holds k in every pixel, so a row names its example.
+  const ds: ImageDataset = {
+    name: "toy", inputDim: d, numClasses: 10, split: "toy",
+    trainX: Float32Array.from({ length: 1000 * d }, (_, k) => Math.floor(k / d)),
+    trainY: labels, testX: Float32Array.from({ length: 50 * d }, () => -1), testY: new Int32Array(50),
+  };
+  const train = subsetTrain(ds, 400, 7);
+  const val = validationSplit(ds, 400, 300, 7);
+  const ids = (x: Float32Array) => Array.from({ length: x.length / d }, (_, k) => x[k * d]);
+  const trainIds = new Set(ids(train.trainX));
+  const valIds = ids(val.x);
+  assert.equal(valIds.length, 300);
+  assert.equal(new Set(valIds).size, 300, "no example twice");
+  assert.ok(valIds.every((i) => !trainIds.has(i)), "never a training example");
+  assert.ok(valIds.every((i) => i >= 0), "never a test example");
+  valIds.forEach((i, k) => assert.equal(val.y[k], i % 10, "rows keep their labels"));
+  const counts = new Array(10).fill(0);
+  val.y.forEach((c) => counts[c]++);
+  assert.deepEqual(counts, new Array(10).fill(30));
+  assert.deepEqual(validationSplit(ds, 400, 300, 7).x, val.x, "seeded");
+  assert.notDeepEqual(validationSplit(ds, 400, 300, 8).x, val.x);
+  assert.throws(() => validationSplit(ds, 400, 700, 7), /^DataError: train size 400 \+ validation size 700 is more than the 1000 training examples$/);
+  assert.throws(() => validationSplit(ds, 400, 5, 7), /^DataError: validation size must be an integer ≥ 10 \(got 5\)$/);
 });
 
 test("epoch batches: a seeded permutation in full batches; eval batches cover everything", () => {

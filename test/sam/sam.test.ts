@@ -27,6 +27,21 @@ test("sam: returns the loss at the unperturbed w", () => {
   tree.dispose([out.params, out.state]);
 });
 
+test("sam: auxFrom — the aux of the clean pass (default) or of the perturbed pass at w + ε", () => {
+  // L = Σw², aux = w; w = [1, 2], ρ 0.05: ε = 0.05·[2, 4]/√20 = [0.022361, 0.044721], so the
+  // perturbed pass's aux is w + ε = [1.022361, 2.044721]; the update is the same either way.
+  // aux is computed from w (jax-js hands a tracer back when the aux is the input itself)
+  const lossAux = (w: np.Array, _b: unknown): [np.Array, np.Array] => [np.sum(np.square(w.ref)), w.mul(1)];
+  for (const [auxFrom, want] of [["clean", [1, 2]], ["perturbed", [1.022361, 2.044721]]] as const) {
+    const opt = sam(sgd({ learningRate: 0.1 }), { rho: 0.05 });
+    const s = opt.init(np.array([1, 2]));
+    const out = opt.step(lossAux, np.array([1, 2]), s, noBatch(), { hasAux: true, auxFrom });
+    assertClose(flat(out.aux!), [...want], 1e-6);
+    assertClose(flat(out.params), [0.795528, 1.591056], 1e-6);
+    tree.dispose([out.state, out.loss, out.finite]);
+  }
+});
+
 test("sam: unnormalized (normalize: false) — ε = ρ g", () => {
   // ε = 0.05·[2,4] = [0.1, 0.2]; g_s = [2.2, 4.4]; w' = [0.78, 1.56]
   const [w1] = steps(sam(sgd({ learningRate: 0.1 }), { rho: 0.05, normalize: false }), quad([1, 1]), [1, 2], 1);

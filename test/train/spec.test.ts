@@ -44,7 +44,7 @@ test("the key is stable under key order and spelled-out defaults, and changes wi
 test("fillSpec: one-line errors naming the field and what is allowed", () => {
   const bad: [unknown, RegExp][] = [
     [{ ...mnistSpec(), extra: 1 }, /^extra: unknown field of a run spec \(fields: data, model, optimizer, epochs, batchSize, seed\)$/],
-    [mnistSpec({ optimizer: { name: "sam", sigma: 1 } }), /^optimizer\.sigma: "sigma" is not a hyperparameter of optimizer sam \(it takes rho, normalize, p, m, rhoSchedule, switchEpoch, ascentBatch, nonFinite\)$/],
+    [mnistSpec({ optimizer: { name: "sam", sigma: 1 } }), /^optimizer\.sigma: "sigma" is not a hyperparameter of optimizer sam \(it takes rho, normalize, p, m, rhoSchedule, switchEpoch, ascentBatch, ascentBatchSize, bnStats, nonFinite\)$/],
     [mnistSpec({ optimizer: { name: "sam", rho: -1 } }), /^optimizer\.rho must be a finite number ≥ 0 \(got -1\)$/],
     [mnistSpec({ optimizer: { name: "fsam", lambda: 1 } }), /^optimizer\.lambda must be a finite number in \[0, 1\) \(got 1\)$/],
     [mnistSpec({ optimizer: { name: "nope" } }), /^optimizer\.name must be one of sgd, sam, asam/],
@@ -139,4 +139,30 @@ test("registry ↔ README: the hyperparameter table is the registry's", () => {
   assert.ok(m, "README has the registry table markers");
   assert.equal(m[1], registryTable(), "README's table is stale: run npm run docs");
   for (const name of Object.keys(ALGORITHMS)) assert.ok(m[1].includes(`| \`${name}\` |`), name);
+});
+
+test("fields added later (omitDefault) stay out of a filled spec at their default, so old keys hold", () => {
+  const base = mnistSpec({ optimizer: { name: "sam", rho: 0.1 } });
+  const filled = fillSpec(base);
+  for (const k of ["ascentBatchSize", "bnStats"]) assert.ok(!(k in filled.optimizer), k);
+  assert.ok(!("clipNorm" in filled.optimizer.base));
+  assert.ok(!("validationSize" in filled.data));
+  const spelled = setPath(setPath(setPath(base, "optimizer.bnStats", "clean"), "optimizer.base.clipNorm", null), "data.validationSize", 0);
+  assert.equal(runKey(spelled), runKey(base), "spelling the defaults out keeps the key");
+  assert.notEqual(runKey(setPath(base, "data.validationSize", 100)), runKey(base));
+  assert.equal(fillSpec(setPath(base, "optimizer.base.clipNorm", 1)).optimizer.base.clipNorm, 1);
+  assert.throws(() => fillSpec(setPath(base, "optimizer.bnStats", "perturbed")), /^SpecError: optimizer\.bnStats "perturbed" needs model\.batchNorm true/);
+  assert.throws(() => fillSpec(setPath(setPath(base, "optimizer.ascentBatchSize", 64), "optimizer.ascentBatch", "random")), /^SpecError: optimizer\.ascentBatchSize cannot be combined with optimizer\.ascentBatch "random"$/);
+  assert.throws(() => fillSpec(setPath(base, "optimizer.base.clipNorm", 0)), /^SpecError: optimizer\.base\.clipNorm must be a finite number > 0 \(got 0\)$/);
+});
+
+test("clipNorm chains clip-by-global-norm before the base: g = [3, 4] (‖g‖ 5) clipped to 0.5 is [0.3, 0.4]", async () => {
+  const { numpy: np, tree } = await import("@jax-js/jax");
+  const opt = BASES.sgd.create({ lr: 1, momentum: 0, nesterov: false, weightDecay: 0, lrSchedule: "constant", clipNorm: 0.5 }, { stepsPerEpoch: 1, totalSteps: 1, seed: 0 });
+  const s = opt.init(np.array([0, 0]));
+  const [u, s2] = opt.update(np.array([3, 4]), s, np.array([0, 0]));
+  // updates = −lr · g · 0.5/5 = [−0.3, −0.4]
+  const got = Array.from(await (u as any).data() as Float32Array);
+  assert.ok(Math.abs(got[0] + 0.3) < 1e-6 && Math.abs(got[1] + 0.4) < 1e-6, String(got));
+  tree.dispose(s2 as any);
 });

@@ -9,12 +9,13 @@ export type SmallOptions = {
   labelNoise?: number;
   seed?: number;
   batchNorm?: boolean;
+  validationSize?: number;
 };
 
 export function mnistSpec(o: SmallOptions = {}): Record<string, any> {
-  const { optimizer = { name: "sam" }, hidden = 64, trainSize = 1000, batchSize = 50, epochs = 3, lr = 0.1, labelNoise = 0.2, seed = 0, batchNorm = false } = o;
+  const { optimizer = { name: "sam" }, hidden = 64, trainSize = 1000, batchSize = 50, epochs = 3, lr = 0.1, labelNoise = 0.2, seed = 0, batchNorm = false, validationSize = 0 } = o;
   return {
-    data: { name: "mnist", trainSize, labelNoise },
+    data: { name: "mnist", trainSize, labelNoise, ...(validationSize ? { validationSize } : {}) },
     model: { name: "mlp", hidden, batchNorm },
     optimizer: { ...optimizer, base: { name: "sgd", lr, momentum: 0.9, weightDecay: 5e-4, ...((optimizer.base as object) ?? {}) } },
     epochs,

@@ -87,3 +87,54 @@ test("measureEvery records instrument values in the epoch records", async () => 
   assert.ok(r.history[1].measures!.lambdaMax > 0);
   assert.equal(r.history[1].measures!.points, 300);
 });
+
+test("a validation split is evaluated every epoch and leaves the training run unchanged; early stopping on it is recorded", async () => {
+  const { toRunResult } = await import("../../src/train/result.js");
+  const ds = loadMnist();
+  const plain = await train(mnistSpec({ epochs: 2 }), ds);
+  const withVal = await train(mnistSpec({ epochs: 2, validationSize: 300 }), ds);
+  assert.notEqual(withVal.key, plain.key);
+  for (let e = 0; e < 2; e++) {
+    assert.equal(withVal.history[e].trainLoss, plain.history[e].trainLoss, "same training set and batches");
+    assert.equal(withVal.history[e].testAccuracy, plain.history[e].testAccuracy);
+    const v = withVal.history[e].validationAccuracy!;
+    assert.ok(v > 0.3 && v < 1, `validation accuracy ${v} (20% noisy labels)`);
+    assert.equal(plain.history[e].validationAccuracy, undefined);
+  }
+  const m = toRunResult(withVal, "test").metrics;
+  const best = withVal.history.reduce((b, e) => (e.validationAccuracy! > b.validationAccuracy! ? e : b));
+  assert.equal(m.bestValidationAccuracy, best.validationAccuracy);
+  assert.equal(m.testAccuracyAtBestValidation, best.testAccuracy);
+  assert.equal(toRunResult(plain, "test").metrics.validationAccuracy, undefined);
+});
+
+test("ascentBatchSize: the whole batch is SAM; fewer or more examples change the run", async () => {
+  const ds = loadMnist();
+  const cfg = (o: Record<string, unknown>) => mnistSpec({ optimizer: { name: "sam", rho: 0.05, ...o }, epochs: 1, labelNoise: 0 });
+  const samRun = await train(cfg({}), ds);
+  const same = await train(cfg({ ascentBatchSize: 50 }), ds);
+  assert.ok(Math.abs(same.history[0].trainLoss - samRun.history[0].trainLoss) < 1e-6, "B' = B is SAM");
+  const smaller = await train(cfg({ ascentBatchSize: 10 }), ds);
+  const larger = await train(cfg({ ascentBatchSize: 150 }), ds);
+  for (const r of [smaller, larger]) {
+    assert.ok(Number.isFinite(r.history[0].trainLoss));
+    assert.notEqual(r.history[0].testAccuracy, samRun.history[0].testAccuracy);
+  }
+});
+
+test("bnStats perturbed keeps the perturbed pass's running statistics (a different run); clean is SAM's", async () => {
+  const ds = loadMnist();
+  const cfg = (o: Record<string, unknown>) => mnistSpec({ optimizer: { name: "sam", rho: 0.5, ...o }, epochs: 1, batchNorm: true });
+  const clean = await train(cfg({}), ds);
+  const perturbed = await train(cfg({ bnStats: "perturbed" }), ds);
+  assert.equal(clean.history[0].trainLoss, perturbed.history[0].trainLoss, "the training steps are the same");
+  assert.notEqual(clean.history[0].testLoss, perturbed.history[0].testLoss, "evaluation uses other running statistics");
+});
+
+test("clipNorm clips the descent gradient: a tiny norm barely moves the model", async () => {
+  const ds = loadMnist();
+  const tiny = await train(mnistSpec({ optimizer: { name: "sgd", base: { name: "sgd", lr: 0.1, clipNorm: 1e-6 } }, epochs: 1 }), ds);
+  const free = await train(mnistSpec({ optimizer: { name: "sgd", base: { name: "sgd", lr: 0.1 } }, epochs: 1 }), ds);
+  assert.ok(tiny.history[0].testAccuracy < 0.3, `clipped to 1e-6: ${tiny.history[0].testAccuracy}`);
+  assert.ok(free.history[0].testAccuracy > 0.6);
+});
