@@ -29,17 +29,21 @@ export function describeSetting(s: TrainSetting, arms: string): string {
 
 export const BASE_SGD = { name: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 0 };
 
+/** Validation examples per scale for the experiments that tune (carved outside the training set; data.validationSize). */
+export const VALIDATION: Record<Scale, number> = { quick: 200, default: 1000, full: 2000 };
+
 /**
  * An arm: the filled specs of `optimizer` (its base defaults to BASE_SGD) in setting `s`, one per
- * seed of the setting, in seed order — the unit `pairedDiff` pairs.
+ * seed of the setting, in seed order — the unit `pairedDiff` pairs. `validationSize` adds a
+ * validation split (the training run itself is unchanged); `epochs` overrides the setting's.
  */
-export function armRuns(s: TrainSetting, optimizer: Record<string, unknown>): RunSpec[] {
+export function armRuns(s: TrainSetting, optimizer: Record<string, unknown>, { validationSize = 0, epochs = s.epochs } = {}): RunSpec[] {
   return s.seeds.map((seed) =>
     fillSpec({
-      data: { name: "fashion-mnist", trainSize: s.trainSize, labelNoise: s.labelNoise },
+      data: { name: "fashion-mnist", trainSize: s.trainSize, labelNoise: s.labelNoise, validationSize },
       model: { name: "mlp", hidden: s.hidden, batchNorm: false },
       optimizer: { base: BASE_SGD, ...optimizer },
-      epochs: s.epochs,
+      epochs,
       batchSize: s.batchSize,
       seed,
     }),
