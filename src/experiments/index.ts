@@ -16,11 +16,12 @@ import { mSharpness } from "./m-sharpness.js";
 import { reparameterization } from "./reparameterization.js";
 import { sharpnessVsGeneralization } from "./sharpness-vs-generalization.js";
 import { oneStepSuboptimality } from "./one-step-suboptimality.js";
+import { emaTrackingExperiment } from "./ema-tracking.js";
 import { perturbationBatch } from "./perturbation-batch.js";
 import { computeMatchedBaseline } from "./compute-matched-baseline.js";
 import { batchnormPerturbation } from "./batchnorm-perturbation.js";
 import { rhoSelectionCost } from "./rho-selection-cost.js";
 
-export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, perturbationBatch, fsamRhoRobustness, mSharpness, sharpnessVsGeneralization, reparameterization, oneStepSuboptimality, computeMatchedBaseline, batchnormPerturbation, rhoSelectionCost];
+export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, perturbationBatch, fsamRhoRobustness, mSharpness, sharpnessVsGeneralization, reparameterization, oneStepSuboptimality, emaTrackingExperiment, computeMatchedBaseline, batchnormPerturbation, rhoSelectionCost];
 
 export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);
