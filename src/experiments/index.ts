@@ -22,6 +22,13 @@ import { computeMatchedBaseline } from "./compute-matched-baseline.js";
 import { batchnormPerturbation } from "./batchnorm-perturbation.js";
 import { rhoSelectionCost } from "./rho-selection-cost.js";
 
-export const EXPERIMENTS: readonly Experiment[] = [labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, gradientNormAblation, perturbationDirection, perturbationBatch, fsamRhoRobustness, mSharpness, sharpnessVsGeneralization, reparameterization, oneStepSuboptimality, emaTrackingExperiment, computeMatchedBaseline, batchnormPerturbation, rhoSelectionCost];
+export const EXPERIMENTS: readonly Experiment[] = [
+  // 002 (Andriushchenko & Flammarion)
+  labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, oneStepSuboptimality, mSharpness, sharpnessVsGeneralization,
+  // 003 (Friendly SAM)
+  perturbationDirection, perturbationBatch, fsamRhoRobustness, emaTrackingExperiment,
+  // 000 (the review's audit)
+  gradientNormAblation, reparameterization, computeMatchedBaseline, batchnormPerturbation, rhoSelectionCost,
+];
 
 export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);
