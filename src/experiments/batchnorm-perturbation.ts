@@ -12,7 +12,7 @@
  * hidden layer; SGD, SAM with clean statistics, SAM with perturbed statistics.
  */
 import { type Experiment, type Judgement, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, equivalentVerdict, betterVerdict, pairedDiff, showPts, trainingReport, BASE_SGD, type TrainSetting } from "./training.js";
+import { NOISY, describeScales, equivalentVerdict, betterVerdict, pairedDiff, showPts, trainingReport, BASE_SGD, type TrainSetting } from "./training.js";
 import { fillSpec, type RunSpec } from "../train/spec.js";
 import type { Verdict } from "./experiment.js";
 
@@ -54,11 +54,7 @@ export const batchnormPerturbation: Experiment = {
   source: "000 (batch norm interaction)",
   setting: `The label-noise setting (Fashion-MNIST, SGD lr 0.05 momentum 0.9) with BatchNorm after the MLP's hidden layer: SGD, SAM ρ ${RHO} keeping the clean pass's running statistics (this library), SAM ρ ${RHO} keeping the perturbed pass's.`,
   rule: `Let Δ = (SAM, perturbed-pass statistics) − (SAM, clean-pass statistics), final test accuracy paired by seed. Reproduced when the 95% CI of Δ excludes 0 and |mean Δ| > ${100 * MARGIN} point; not reproduced when the CI lies within ±${100 * MARGIN} point (the choice does not matter); inconclusive otherwise. Second verdict, the paired rule: SAM (clean statistics) beats SGD with BatchNorm.`,
-  scales: {
-    quick: describeSetting(NOISY.quick, "BatchNorm; 3 arms"),
-    default: describeSetting(NOISY.default, "BatchNorm; 3 arms"),
-    full: describeSetting(NOISY.full, "BatchNorm; 3 arms"),
-  },
+  scales: describeScales(() => "BatchNorm; 3 arms"),
   differences: "CPU scale: an MLP with one BatchNorm layer on Fashion-MNIST with 60% label noise; the review's concern is deep ResNets with many BatchNorm layers and small batches, where the shift can be larger.",
   specs(scale) {
     return (Object.keys(ARMS) as Arm[]).flatMap((a) => runs(scale, a));

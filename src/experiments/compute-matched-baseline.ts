@@ -18,7 +18,7 @@
  */
 import { table } from "./charts.js";
 import { meanCi, type Experiment, type Judgement, type Results, type Scale } from "./experiment.js";
-import { NOISY, VALIDATION, BASE_SGD, describeSetting, betterVerdict, pairedDiff, showPts, armRuns, trainingReport, pts } from "./training.js";
+import { NOISY, VALIDATION, BASE_SGD, bestBy, describeScales, betterVerdict, pairedDiff, showPts, armRuns, trainingReport, pts } from "./training.js";
 import { RHO_GRID, chooseRho, samWithValidation } from "./rho-selection-cost.js";
 import type { RunSpec } from "../train/spec.js";
 import type { Verdict } from "./experiment.js";
@@ -46,13 +46,7 @@ const meanVal = (r: Results, specs: RunSpec[]) => specs.reduce((a, s) => a + (r.
 
 /** The grid configuration with the best mean final validation accuracy (ties: the first). */
 function tuned(r: Results, scale: Scale): Config {
-  let best = CONFIGS[scale][0];
-  let bestV = -Infinity;
-  for (const c of CONFIGS[scale]) {
-    const v = meanVal(r, sgdLong(scale, c));
-    if (v > bestV) [best, bestV] = [c, v];
-  }
-  return best;
+  return bestBy(CONFIGS[scale], (c) => meanVal(r, sgdLong(scale, c)));
 }
 
 export const computeMatchedBaseline: Experiment = {
@@ -61,11 +55,7 @@ export const computeMatchedBaseline: Experiment = {
   source: "000 Q1 (the implicit learning-rate story)",
   setting: "The label-noise setting (Fashion-MNIST, MLP, SGD momentum 0.9): SAM with ρ chosen on a validation split (rho-selection-cost's runs) against SGD (same epochs), SGD with 2× the epochs, and SGD with 2× the epochs tuned over lr × schedule × clipping on the validation split (never the test set).",
   rule: "Gain = SAM − SGD (same epochs); remaining = SAM − tuned SGD (2× epochs); final test accuracy paired by seed. If SAM does not beat SGD (paired rule: CI of the gain above 0), inconclusive: there is no gain to explain. Otherwise reproduced when the 95% CI of the remaining gain lies below half the mean gain; not reproduced when it lies above half the mean gain; inconclusive otherwise (the CI contains it).",
-  scales: {
-    quick: describeSetting(NOISY.quick, `validation ${VALIDATION.quick}; SAM ρ ∈ {${RHO_GRID.quick.join(", ")}}; SGD ${NOISY.quick.epochs} and ${2 * NOISY.quick.epochs} epochs, ${CONFIGS.quick.length} tuned configurations`),
-    default: describeSetting(NOISY.default, `validation ${VALIDATION.default}; SAM ρ ∈ {${RHO_GRID.default.join(", ")}}; SGD ${NOISY.default.epochs} and ${2 * NOISY.default.epochs} epochs, ${CONFIGS.default.length} tuned configurations`),
-    full: describeSetting(NOISY.full, `validation ${VALIDATION.full}; SAM ρ ∈ {${RHO_GRID.full.join(", ")}}; SGD ${NOISY.full.epochs} and ${2 * NOISY.full.epochs} epochs, ${CONFIGS.full.length} tuned configurations`),
-  },
+  scales: describeScales((s) => `validation ${VALIDATION[s]}; SAM ρ ∈ {${RHO_GRID[s].join(", ")}}; SGD ${NOISY[s].epochs} and ${2 * NOISY[s].epochs} epochs, ${CONFIGS[s].length} tuned configurations`),
   differences: "CPU scale: an MLP on Fashion-MNIST with 60% label noise, where longer SGD training also memorizes more noise; the review's setting is ResNets on clean CIFAR/ImageNet. The tuning grid is small (at default: lr 0.05 constant; lr ∈ {0.02, 0.05, 0.1} cosine; lr 0.1 cosine with clipping at norm 1) and the validation labels are noisy.",
   specs(scale) {
     return [...RHO_GRID[scale].flatMap((rho) => samWithValidation(scale, rho)), ...sgdPlain(scale), ...CONFIGS[scale].flatMap((c) => sgdLong(scale, c))];

@@ -9,7 +9,7 @@
  * equivalence with a margin of 2 points of test accuracy, stated before the runs.
  */
 import { type Experiment, type Judgement, type Results, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, equivalentVerdict, betterVerdict, pairedDiff, showPts, armRuns, trainingReport } from "./training.js";
+import { NOISY, describeScales, equivalentVerdict, betterVerdict, pairedDiff, showPts, armRuns, trainingReport } from "./training.js";
 
 const NORMALIZED = [0.05, 0.1, 0.2];
 const UNNORMALIZED = [0.1, 0.3, 1];
@@ -32,11 +32,7 @@ export const constantRho: Experiment = {
   source: "002 §5.2, Fig 11, Fig 21",
   setting: `The label-noise setting (Fashion-MNIST, MLP, SGD lr 0.05 momentum 0.9); SGD, SAM normalized with ρ ∈ {${NORMALIZED.join(", ")}}, SAM unnormalized with ρ ∈ {${UNNORMALIZED.join(", ")}}.`,
   rule: `Each form at the ρ of its highest mean final test accuracy over seeds. Reproduced when the paired difference unnormalized − normalized has its 95% CI inside ±${100 * MARGIN} points; not reproduced when the CI excludes 0 and |mean| > ${100 * MARGIN} points; inconclusive otherwise.`,
-  scales: {
-    quick: describeSetting(NOISY.quick, "SGD + 3 + 3 SAM arms"),
-    default: describeSetting(NOISY.default, "SGD + 3 + 3 SAM arms"),
-    full: describeSetting(NOISY.full, "SGD + 3 + 3 SAM arms"),
-  },
+  scales: describeScales(() => "SGD + 3 + 3 SAM arms"),
   differences: "CPU scale: an MLP on Fashion-MNIST with 60% label noise instead of ResNets/WRNs on CIFAR-10/100 (clean labels); ρ selected on the test set for both forms, as the paper's figures.",
   specs(scale) {
     return [...sgd(scale), ...NORMALIZED.flatMap((rho) => samRuns(scale, rho, true)), ...UNNORMALIZED.flatMap((rho) => samRuns(scale, rho, false))];

@@ -23,7 +23,7 @@ import { loadRun, testSet, trainingPoints, type Batch } from "../sharpness/from-
 import { interpolate } from "../sharpness/landscape.js";
 import { loadFashionMnist } from "../data/fashion-mnist.js";
 import type { Params } from "../engine/tree.js";
-import { NOISY, describeSetting, betterVerdict, pairedDiff, showPts, armRuns, trainingReport, pts } from "./training.js";
+import { NOISY, describeScales, betterVerdict, pairedDiff, showPts, armRuns, trainingReport, pts } from "./training.js";
 import { vegaLiteToSvg } from "../report/html.js";
 import type { RunSpec } from "../train/spec.js";
 
@@ -76,11 +76,7 @@ export const ermSamSwitch: Experiment = {
   source: "002 §5.1, Fig 8, Fig 9",
   setting: `The label-noise setting (Fashion-MNIST, MLP, SGD lr 0.05 momentum 0.9), SAM ρ ${RHO}; ERM → SAM and SAM → ERM switched after 25/50/75% of the epochs, plus ERM and SAM throughout.`,
   rule: `Let Δ = (ERM 75% → SAM) − (SAM 75% → ERM), final test accuracy paired by seed. Reproduced when Δ > 0 with its 95% CI excluding 0 (ending with 25% of SAM beats ending with 25% of ERM after 75% of SAM); not reproduced when Δ ≤ 0; inconclusive otherwise. Second verdict, SAM throughout beats ERM throughout (the paired rule). Third (Fig 10), along θ(α) = (1 − α) w_ERM + α w_ERM→SAM (switch at 75%): the training-loss barrier on α ∈ [0, 1] (largest excess over the chord): reproduced when below ${100 * SAME_BASIN}% of the larger endpoint loss on every seed, not reproduced when ≥ ${100 * OTHER_BASIN}% on some seed, inconclusive otherwise.`,
-  scales: {
-    quick: describeSetting(NOISY.quick, "8 arms"),
-    default: describeSetting(NOISY.default, "8 arms"),
-    full: describeSetting(NOISY.full, "8 arms"),
-  },
+  scales: describeScales(() => "8 arms"),
   differences: "CPU scale: an MLP on Fashion-MNIST with 60% label noise instead of ResNets on clean CIFAR-10/100, where the last epochs decide how much of the noise is memorized.",
   specs(scale) {
     return [...erm(scale), ...sam(scale), ...FRACTIONS.flatMap((f) => [...switched(scale, "erm-to-sam", f), ...switched(scale, "sam-to-erm", f)])];

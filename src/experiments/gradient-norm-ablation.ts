@@ -11,7 +11,7 @@
  * points of final test accuracy (an equivalence margin stated before the runs).
  */
 import { type Experiment, type Judgement, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, equivalentVerdict, betterVerdict, pairedDiff, showPts, armRuns, trainingReport } from "./training.js";
+import { NOISY, describeScales, equivalentVerdict, betterVerdict, pairedDiff, showPts, armRuns, trainingReport } from "./training.js";
 
 const RHO = 0.1;
 const MARGIN = 0.02;
@@ -29,11 +29,7 @@ export const gradientNormAblation: Experiment = {
   source: "000 Q3 (the missing ablation)",
   setting: `The label-noise setting (Fashion-MNIST, MLP, SGD lr 0.05 momentum 0.9); SGD, SAM ρ ${RHO}, and SGD on the gradient-norm penalty L + λ‖∇L‖ with λ ${RHO}, exact form (Hessian-vector product).`,
   rule: `Reproduced when SAM − penalty (exact form), final test accuracy paired by seed, has its 95% CI inside ±${100 * MARGIN} points; not reproduced when the CI excludes 0 and |mean| > ${100 * MARGIN} points; inconclusive otherwise.`,
-  scales: {
-    quick: describeSetting(NOISY.quick, "SGD, SAM, the exact penalty"),
-    default: describeSetting(NOISY.default, "SGD, SAM, the exact penalty"),
-    full: describeSetting(NOISY.full, "SGD, SAM, the exact penalty"),
-  },
+  scales: describeScales(() => "SGD, SAM, the exact penalty"),
   differences: "The review poses the question without a setting; we use this project's label-noise setting, where SAM's gain over SGD is large at CPU scale.",
   specs(scale) {
     return (Object.keys(ARMS) as Arm[]).flatMap((a) => runs(scale, a));

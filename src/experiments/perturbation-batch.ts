@@ -12,7 +12,7 @@
  */
 import { lineChart, type Row } from "./charts.js";
 import { meanCi, type Experiment, type Judgement, type Measured, type Results, type Scale } from "./experiment.js";
-import { NOISY, describeSetting, betterVerdict, pairedDiff, showPts, armRuns, trainingReport, pts } from "./training.js";
+import { NOISY, describeScales, betterVerdict, pairedDiff, showPts, armRuns, trainingReport, pts } from "./training.js";
 import { vegaLiteToSvg } from "../report/html.js";
 import type { Verdict } from "./experiment.js";
 
@@ -60,11 +60,7 @@ export const perturbationBatch: Experiment = {
   source: "003 §4.1, Fig 2c",
   setting: `The label-noise setting (Fashion-MNIST, MLP, SGD lr 0.05 momentum 0.9), SAM ρ ${RHO} with the ascent pass on |B'| examples: fewer = the first ones of the descent batch B, more = B plus random others (B ⊆ B', as in 003); plus SGD.`,
   rule: "Per seed, the least-squares slope of SAM's final test accuracy against log₂ |B'| over the ascent batch sizes. Reproduced when the mean slope over seeds is < 0 with its 95% t CI excluding 0; not reproduced when the mean slope is ≥ 0; inconclusive otherwise. Second verdict, the paired rule: SAM (|B'| = |B|) beats SAM with the largest |B'|.",
-  scales: {
-    quick: describeSetting(NOISY.quick, `SGD + SAM with |B'| ∈ {${SIZES.quick.join(", ")}}`),
-    default: describeSetting(NOISY.default, `SGD + SAM with |B'| ∈ {${SIZES.default.join(", ")}}`),
-    full: describeSetting(NOISY.full, `SGD + SAM with |B'| ∈ {${SIZES.full.join(", ")}}`),
-  },
+  scales: describeScales((s) => `SGD + SAM with |B'| ∈ {${SIZES[s].join(", ")}}`),
   differences: "CPU scale: an MLP on Fashion-MNIST with 60% label noise instead of ResNet-18 on CIFAR-100; 003 only grows B' (k = 1…10 × 128), we also shrink it; |B'| ≤ 1,024 of 5,000 training images at default.",
   specs(scale) {
     return [...sgd(scale), ...SIZES[scale].flatMap((s) => samAt(scale, s))];

@@ -20,7 +20,7 @@ import type { ImageDataset } from "../data/types.js";
 import type { MlpParams } from "../models/mlp.js";
 import { num, table } from "./charts.js";
 import type { Experiment, Judgement, Measurements, Scale, Verdict } from "./experiment.js";
-import { NOISY, describeSetting, armRuns, trainingReport } from "./training.js";
+import { NOISY, describeScales, armRuns, trainingReport } from "./training.js";
 import { esc } from "../report/html.js";
 
 const SCALES_A = [0.2, 5];
@@ -77,11 +77,7 @@ export const reparameterization: Experiment = {
   source: "000 Q2 (Dinh et al. 2017)",
   setting: `The trained SGD and SAM (ρ 0.1) models of the label-noise setting, first layer × a and second × 1/a for a ∈ {${SCALES_A.join(", ")}}; on 512 fixed training points: output change, ℓ2 sharpness (ρ 0.05), adaptive sharpness (ρ 0.5, η 0), λ_max.`,
   rule: `Every rescaled model must compute the same function (largest logit change ≤ ${MAX_OUTPUT_CHANGE}), else inconclusive. Reproduced when, for every model, some a moves λ_max and ℓ2 sharpness by ≥ 10× (either way) while adaptive sharpness stays within [0.8, 1.25]× for every a, AND on every seed a rescaled SAM model's ℓ2 sharpness lies on the other side of the SGD model's than the unscaled SAM model's (the ordering reverses). Not reproduced when no model's λ_max moves by ≥ 10× or the ordering reverses on no seed. Inconclusive otherwise.`,
-  scales: {
-    quick: describeSetting(NOISY.quick, "SGD and SAM, rescaled at a ∈ {0.2, 5}"),
-    default: describeSetting(NOISY.default, "SGD and SAM, rescaled at a ∈ {0.2, 5}"),
-    full: describeSetting(NOISY.full, "SGD and SAM, rescaled at a ∈ {0.2, 5}"),
-  },
+  scales: describeScales(() => "SGD and SAM, rescaled at a ∈ {0.2, 5}"),
   differences: "The review states the objection in general; we measure it on this project's MLPs (no BatchNorm, where the rescaling symmetry is exact).",
   specs(scale) {
     return [...runs(scale, "sgd"), ...runs(scale, "sam")];

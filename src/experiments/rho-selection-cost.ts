@@ -14,7 +14,7 @@
  */
 import { lineChart, table, type Row } from "./charts.js";
 import { meanCi, type Experiment, type Judgement, type Results, type Scale } from "./experiment.js";
-import { NOISY, VALIDATION, describeSetting, showPts, armRuns, trainingReport } from "./training.js";
+import { NOISY, VALIDATION, bestBy, describeScales, showPts, armRuns, trainingReport } from "./training.js";
 import type { RunSpec } from "../train/spec.js";
 import { vegaLiteToSvg } from "../report/html.js";
 import type { Verdict } from "./experiment.js";
@@ -30,13 +30,7 @@ const meanOf = (r: Results, specs: RunSpec[], m: Metric) => specs.reduce((a, s) 
 
 /** The grid point with the best mean `metric` over seeds (ties: the first, i.e. the smaller ρ). */
 export function chooseRho(r: Results, scale: Scale, metric: Metric): number {
-  let best = RHO_GRID[scale][0];
-  let bestV = -Infinity;
-  for (const rho of RHO_GRID[scale]) {
-    const v = meanOf(r, samWithValidation(scale, rho), metric);
-    if (v > bestV) [best, bestV] = [rho, v];
-  }
-  return best;
+  return bestBy(RHO_GRID[scale], (rho) => meanOf(r, samWithValidation(scale, rho), metric));
 }
 
 export const rhoSelectionCost: Experiment = {
@@ -45,11 +39,7 @@ export const rhoSelectionCost: Experiment = {
   source: "000 (no guidance on ρ without a validation set)",
   setting: "The label-noise setting (Fashion-MNIST, MLP, SGD lr 0.05 momentum 0.9), SAM over a ρ grid, each run with a validation split from the training pool (never the test set), labelled with the training set's noise; one ρ chosen for all seeds by mean final validation accuracy, another by mean final test accuracy.",
   rule: "Optimism = test accuracy at ρ_test − test accuracy at ρ_val, paired by seed. Reproduced when ρ_val ≠ ρ_test and the mean optimism is > 0 with its 95% t CI excluding 0; not reproduced when ρ_val = ρ_test (validation finds the test-best ρ) or the mean optimism is ≤ 0; inconclusive otherwise.",
-  scales: {
-    quick: describeSetting(NOISY.quick, `validation ${VALIDATION.quick}; SAM ρ ∈ {${RHO_GRID.quick.join(", ")}}`),
-    default: describeSetting(NOISY.default, `validation ${VALIDATION.default}; SAM ρ ∈ {${RHO_GRID.default.join(", ")}}`),
-    full: describeSetting(NOISY.full, `validation ${VALIDATION.full}; SAM ρ ∈ {${RHO_GRID.full.join(", ")}}`),
-  },
+  scales: describeScales((s) => `validation ${VALIDATION[s]}; SAM ρ ∈ {${RHO_GRID[s].join(", ")}}`),
   differences: "CPU scale: an MLP on Fashion-MNIST with 60% label noise; the validation labels carry the same noise (a user has no clean labels), which makes validation accuracy a noisier guide than on clean CIFAR.",
   specs(scale) {
     return RHO_GRID[scale].flatMap((rho) => samWithValidation(scale, rho));

@@ -27,6 +27,22 @@ export function describeSetting(s: TrainSetting, arms: string): string {
   return `Fashion-MNIST ${s.trainSize.toLocaleString("en")} images, ${Math.round(100 * s.labelNoise)}% label noise, MLP 784-${s.hidden}-10, batch ${s.batchSize}, ${s.epochs} epochs, seeds ${s.seeds[0]}-${s.seeds.at(-1)}; ${arms}`;
 }
 
+/** `Experiment.scales` from the settings: one `describeSetting` line per scale with that scale's arms. */
+export function describeScales(arms: (scale: Scale) => string, settings: Record<Scale, TrainSetting> = NOISY): Record<Scale, string> {
+  return { quick: describeSetting(settings.quick, arms("quick")), default: describeSetting(settings.default, arms("default")), full: describeSetting(settings.full, arms("full")) };
+}
+
+/** The first element of `grid` with the highest finite `score` (a tuner's choice; ties go to the earlier one). */
+export function bestBy<T>(grid: readonly T[], score: (x: T) => number): T {
+  let best = grid[0];
+  let bestV = -Infinity;
+  for (const x of grid) {
+    const v = score(x);
+    if (v > bestV) [best, bestV] = [x, v];
+  }
+  return best;
+}
+
 export const BASE_SGD = { name: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 0 };
 
 /** Validation examples per scale for the experiments that tune (carved outside the training set; data.validationSize). */
