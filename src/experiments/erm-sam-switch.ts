@@ -73,7 +73,7 @@ function basinVerdict(rows: Interp[]): SubVerdict {
 export const ermSamSwitch: Experiment = {
   id: "erm-sam-switch",
   claim: "Switching between ERM and SAM during training, the method run at the end decides: ERM for 75% then SAM beats SAM for 75% then ERM.",
-  source: "002 §5.1, Fig 8, Fig 9",
+  source: "002 §5.1, Fig 8, Fig 9, Fig 10",
   setting: `The label-noise setting (Fashion-MNIST, MLP, SGD lr 0.05 momentum 0.9), SAM ρ ${RHO}; ERM → SAM and SAM → ERM switched after 25/50/75% of the epochs, plus ERM and SAM throughout.`,
   rule: `Let Δ = (ERM 75% → SAM) − (SAM 75% → ERM), final test accuracy paired by seed. Reproduced when Δ > 0 with its 95% CI excluding 0 (ending with 25% of SAM beats ending with 25% of ERM after 75% of SAM); not reproduced when Δ ≤ 0; inconclusive otherwise. Second verdict, SAM throughout beats ERM throughout (the paired rule). Third (Fig 10), along θ(α) = (1 − α) w_ERM + α w_ERM→SAM (switch at 75%): the training-loss barrier on α ∈ [0, 1] (largest excess over the chord): reproduced when below ${100 * SAME_BASIN}% of the larger endpoint loss on every seed, not reproduced when ≥ ${100 * OTHER_BASIN}% on some seed, inconclusive otherwise.`,
   scales: describeScales(() => "8 arms"),
