@@ -109,12 +109,22 @@ export function fillSpec(input: unknown): RunSpec {
   for (const k of Object.keys(input)) if (!TOP.includes(k)) throw new SpecError(`${k}: unknown field of a run spec (fields: ${TOP.join(", ")})`, k);
   const data = fillComponent("data", "data set", DATASETS, input.data, "fashion-mnist") as DataSpec;
   const model = fillComponent("model", "model", MODELS, input.model, "mlp") as ModelSpec;
-  const opt = fillComponent("optimizer", "optimizer", ALGORITHMS, input.optimizer, "sam", ["base"]);
-  opt.base = fillComponent("optimizer.base", "base optimizer", BASES, (input.optimizer as Record<string, unknown> | undefined)?.base, "sgd");
-  const spec: RunSpec = { data, model, optimizer: opt as OptimizerSpec, epochs: 0, batchSize: 0, seed: 0 };
+  const spec: RunSpec = { data, model, optimizer: fillOptimizerSpec(input.optimizer), epochs: 0, batchSize: 0, seed: 0 };
   for (const [k, h] of Object.entries(RUN_PARAMS)) setFilled(spec as Record<string, unknown>, k, h, checkField(k, h, input[k]));
   crossChecks(spec);
   return spec;
+}
+
+/**
+ * The `optimizer` section of a run spec alone, checked and filled (the playground builds
+ * optimizers without a data set). Throws `SpecError` naming the field.
+ *
+ * @example fillOptimizerSpec({ name: "sam", rho: 0.1, base: { name: "sgd", lr: 0.1 } })
+ */
+export function fillOptimizerSpec(input: unknown): OptimizerSpec {
+  const opt = fillComponent("optimizer", "optimizer", ALGORITHMS, input, "sam", ["base"]);
+  opt.base = fillComponent("optimizer.base", "base optimizer", BASES, (input as Record<string, unknown> | undefined)?.base, "sgd");
+  return opt as OptimizerSpec;
 }
 
 function crossChecks(s: RunSpec): void {
@@ -148,10 +158,15 @@ export function buildBase(s: RunSpec, ctx: BuildContext): GradientTransformation
 
 /** The optimizer a (filled) spec describes, for a run of `ctx.totalSteps` steps. */
 export function buildOptimizer(s: RunSpec, ctx: BuildContext): SharpnessAwareOptimizer<any> {
-  const o: Record<string, unknown> = { ...s.optimizer };
+  return buildFromOptimizerSpec(s.optimizer, ctx);
+}
+
+/** The optimizer a filled `optimizer` section (fillOptimizerSpec) describes. */
+export function buildFromOptimizerSpec(spec: OptimizerSpec, ctx: BuildContext): SharpnessAwareOptimizer<any> {
+  const o: Record<string, unknown> = { ...spec };
   if (o.p === "inf") o.p = Infinity;
-  const b = s.optimizer.base;
-  return ALGORITHMS[s.optimizer.name].create(o, buildBase(s, ctx), { ...ctx, lr: baseLearningRate(b, ctx), lr0: b.lr });
+  const b = spec.base;
+  return ALGORITHMS[spec.name].create(o, BASES[b.name].create(b, ctx), { ...ctx, lr: baseLearningRate(b, ctx), lr0: b.lr });
 }
 
 /** JSON with object keys sorted at every level: the form that is hashed. */
