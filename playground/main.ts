@@ -135,19 +135,25 @@ async function main(): Promise<void> {
   }
 
   let stepsPerSecond = 0;
+  let trainStepsPerSecond = 0;
   async function loop(until = Infinity): Promise<void> {
     if (running) return;
     running = true;
     const gen = generation;
     const t0 = performance.now();
     const start = sides[0].run.steps;
+    let trainMs = 0;
     while (running && gen === generation && sides[0].run.steps < until) {
       const k = Math.min(s.every, until - sides[0].run.steps);
+      const t1 = performance.now();
       for (const x of sides) await x.run.train(k);
+      trainMs += performance.now() - t1;
       const steps = sides[0].run.steps;
+      // Both runs' steps per second: of training alone, and overall (with evaluation, heat maps, λ_max).
+      trainStepsPerSecond = (2 * (steps - start)) / (trainMs / 1000);
       stepsPerSecond = (2 * (steps - start)) / ((performance.now() - t0) / 1000);
       await observe(steps % (4 * s.every) === 0 || steps >= until);
-      status.textContent = `device ${device} · ${stepsPerSecond.toFixed(1)} steps/s (both runs) · crossOriginIsolated ${globalThis.crossOriginIsolated}`;
+      status.textContent = `device ${device} · ${trainStepsPerSecond.toFixed(1)} training steps/s (${stepsPerSecond.toFixed(1)} with evaluation) · crossOriginIsolated ${globalThis.crossOriginIsolated}`;
       await new Promise((r) => setTimeout(r, 0));
     }
     running = false;
@@ -158,6 +164,7 @@ async function main(): Promise<void> {
         crossOriginIsolated: globalThis.crossOriginIsolated,
         errors,
         stepsPerSecond,
+        trainStepsPerSecond,
         runs: sides.map((x) => ({ optimizer: x.run.optimizer.name, history: x.history, lambdaMax: x.lambda })),
       };
     }
