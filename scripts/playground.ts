@@ -107,7 +107,11 @@ async function main(argv: string[]): Promise<void> {
   const info = await buildPlayground(dir);
   process.stdout.write(`built ${dir}: main.js ${(info.bytes / 1024).toFixed(0)} KiB minified, ${(info.gzip / 1024).toFixed(0)} KiB gzip\n`);
   if (argv.includes("--build-only")) return;
-  const { url } = await servePlayground(dir, port);
+  const { url } = await servePlayground(dir, port).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "EADDRINUSE" && e.code !== "EACCES") throw e;
+    process.stderr.write(`playground: cannot listen on 127.0.0.1:${port} (${e.code === "EADDRINUSE" ? "in use" : "not permitted"}); choose another with --port N\n`);
+    process.exit(2);
+  });
   process.stdout.write(`playground: ${url}  (Ctrl-C to stop)\n`);
 }
 
