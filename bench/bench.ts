@@ -7,11 +7,14 @@
  * LookSAM/SGD (≈ 1.2) and m-SAM/SAM, and the peers present on the machine in the same run:
  * PyTorch (peer_torch.py, when some `python3` imports torch; Debian's python3-torch wants
  * libopenblas0-pthread, or its matmuls run on reference BLAS) and TensorFlow.js on its wasm
- * backend (peer-tfjs.ts). Writes runs/bench.json. Not a test: the numbers depend on the machine
- * and its load.
+ * backend (peer-tfjs.ts). Then sweep throughput: runs per hour of a fixed small sweep (SWEEP
+ * below: 8 short Fashion-MNIST runs of the default comparison's model, SGD and SAM × 4 seeds) through `sharpness sweep` at
+ * --jobs 1 and --jobs 2, each into a fresh directory (process start-up and data loading
+ * included). Writes runs/bench.json. Not a test: the numbers depend on the machine and its load.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -68,6 +71,30 @@ for (const r of ours) {
 console.log(`\nlimits: sam/sgd ≤ 2.0, looksam/sgd ≈ 1.2; goals (issue 12): ours/torch ≤ 2.5 (MLP 784-256-10), ≤ 1.5 (CNN); tfjs/ours ≥ 5`);
 console.log(`PyTorch: ${torch ? (torch.torch ? `${torch.torch} (${python}; threads 1 and 2)` : `failed: ${torch.failed}`) : "not on this machine (python3 -c 'import torch' fails)"}`);
 console.log(`TensorFlow.js: ${tfjs.tfjs ? `${tfjs.tfjs}, wasm backend, one thread` : `failed: ${tfjs.failed}`}${tfjs.results?.filter((p) => p.error).map((p) => `; ${p.model}: ${p.error}`).join("") ?? ""}`);
+// Sweep throughput: the same 8 runs at --jobs 1 and --jobs 2.
+const SWEEP = {
+  title: "bench: sweep throughput",
+  base: { data: { name: "fashion-mnist", trainSize: 5000, labelNoise: 0.2 }, model: { name: "mlp", hidden: 256 }, optimizer: { name: "sgd", base: { name: "sgd", lr: 0.05, momentum: 0.9 } }, epochs: 5, batchSize: 128 },
+  grid: { optimizer: [{ name: "sgd" }, { name: "sam", rho: 0.05 }], seed: [0, 1, 2, 3] },
+};
+const sweep: { jobs: number; runs: number; seconds: number; runsPerHour: number }[] = [];
+const cli = join(here, "..", "src", "cli", "main.js");
+for (const jobs of [1, 2]) {
+  const dir = mkdtempSync(join(tmpdir(), "bench-sweep-"));
+  writeFileSync(join(dir, "sweep.json"), JSON.stringify(SWEEP));
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [cli, "sweep", "--spec", join(dir, "sweep.json"), "--out", join(dir, "out"), "--jobs", String(jobs)], { encoding: "utf8", env: { ...process.env, CI: "1" } });
+  const seconds = (performance.now() - t0) / 1000;
+  rmSync(dir, { recursive: true, force: true });
+  if (r.status !== 0) {
+    console.log(`sweep at --jobs ${jobs} failed: ${r.stderr.trim().split("\n").pop()}`);
+    continue;
+  }
+  sweep.push({ jobs, runs: 8, seconds, runsPerHour: (8 * 3600) / seconds });
+}
+console.log(`\nsweep throughput (8 runs: Fashion-MNIST 5,000 images, MLP 784-256-10, 5 epochs, SGD and SAM × 4 seeds; start-up and data loading included):`);
+for (const x of sweep) console.log(`  --jobs ${x.jobs}: ${x.seconds.toFixed(1)} s, ${Math.round(x.runsPerHour)} runs/hour`);
+if (sweep.length === 2) console.log(`  --jobs 2 / --jobs 1: ×${(sweep[1].runsPerHour / sweep[0].runsPerHour).toFixed(2)}`);
 mkdirSync("runs", { recursive: true });
-writeFileSync("runs/bench.json", JSON.stringify({ date: new Date().toISOString(), node: process.version, ours, torch, tfjs }, null, 2) + "\n");
+writeFileSync("runs/bench.json", JSON.stringify({ date: new Date().toISOString(), node: process.version, ours, torch, tfjs, sweep }, null, 2) + "\n");
 console.log("wrote runs/bench.json");
