@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -107,5 +107,6 @@ test("the playground in Chromium: SGD vs SAM train side by side on the spiral an
     else check(gpu, "webgpu");
   } finally {
     server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
