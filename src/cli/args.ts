@@ -9,11 +9,26 @@ export class UsageError extends Error {
 export type FlagKind = "number" | "int" | "string" | "bool" | "list";
 export type FlagSpec = { kind: FlagKind; help: string; choices?: readonly string[] };
 
+/** Flags only: any other argument is a `UsageError`. */
 export function parseFlags(argv: string[], specs: Record<string, FlagSpec>, command: string): Record<string, unknown> {
+  const { flags, positional } = parseArgs(argv, specs, command);
+  if (positional.length) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positional[0])} (flags look like --name value; see --help)`);
+  return flags;
+}
+
+/**
+ * Flags and the positional arguments between them (`sharpness reproduce ID… --out DIR`,
+ * `sharpness interpolate A B --out F`): a value that follows a non-boolean flag is that flag's.
+ */
+export function parseArgs(argv: string[], specs: Record<string, FlagSpec>, command: string): { flags: Record<string, unknown>; positional: string[] } {
   const out: Record<string, unknown> = {};
+  const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith("--") || arg === "--") throw new UsageError(`${command}: unexpected argument ${JSON.stringify(arg)} (flags look like --name value; see --help)`);
+    if (!arg.startsWith("--") || arg === "--") {
+      positional.push(arg);
+      continue;
+    }
     const eq = arg.indexOf("=");
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     const spec = specs[name];
@@ -46,7 +61,7 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>, comm
       out[name] = raw;
     }
   }
-  return out;
+  return { flags: out, positional };
 }
 
 export function helpText(usage: string, summary: string, specs: Record<string, FlagSpec>): string {

@@ -12,7 +12,7 @@ import { assertSameTree, type Params } from "../engine/tree.js";
 import { averageSharpness, decompose, emaTracking, hessianTrace, interpolate, landscape2d, mSharpness, topEigenvalue } from "../sharpness/index.js";
 import { loadRun, splitBatch, testSet, trainingPoints, type Batch, type LoadedRun } from "../sharpness/from-checkpoint.js";
 import { vegaLiteToSvg } from "../report/html.js";
-import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
+import { UsageError, helpText, parseArgs, parseFlags, type FlagSpec } from "./args.js";
 import { specLabel } from "../train/spec.js";
 import { progressBar } from "./progress.js";
 
@@ -173,8 +173,7 @@ export async function measureCommand(argv: string[]): Promise<number> {
 }
 
 export async function interpolateCommand(argv: string[]): Promise<number> {
-  const positional = argv.filter((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1].startsWith("--") && !argv[i - 1].includes("=") && INTERPOLATE_FLAGS[argv[i - 1].slice(2)]?.kind !== "bool"));
-  const f = parseFlags(argv.filter((a) => !positional.includes(a)), INTERPOLATE_FLAGS, "interpolate");
+  const { flags: f, positional } = parseArgs(argv, INTERPOLATE_FLAGS, "interpolate");
   if (f.help) {
     process.stdout.write(helpText("Usage: sharpness interpolate A B [flags]", "Loss and accuracy along (1 − α)·A + α·B between two runs of the same model (002 Fig 10).", INTERPOLATE_FLAGS));
     return 0;

@@ -8,7 +8,7 @@ import { resolve, join } from "node:path";
 import { EXPERIMENTS, experimentById } from "../experiments/index.js";
 import { SCALES, type Scale } from "../experiments/experiment.js";
 import { planExperiments, writeExperiment, writeIndex } from "../experiments/reproduce.js";
-import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
+import { UsageError, helpText, parseArgs, type FlagSpec } from "./args.js";
 import { executeRuns, SWEEP_RUN_FLAGS } from "./sweep.js";
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -21,17 +21,7 @@ const FLAGS: Record<string, FlagSpec> = {
 };
 
 export async function reproduceCommand(argv: string[]): Promise<number> {
-  const ids: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith("--")) {
-      rest.push(a);
-      const spec = FLAGS[a.slice(2)];
-      if (spec && spec.kind !== "bool" && !a.includes("=") && i + 1 < argv.length) rest.push(argv[++i]);
-    } else ids.push(a);
-  }
-  const f = parseFlags(rest, FLAGS, "reproduce");
+  const { flags: f, positional: ids } = parseArgs(argv, FLAGS, "reproduce");
   if (f.help) {
     process.stdout.write(
       helpText(

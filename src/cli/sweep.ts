@@ -12,7 +12,7 @@ import { runDir, writeFileAtomic } from "../sweep/store.js";
 /** BullMQ loads only when a queue is used. */
 const queue = () => import("../sweep/queue.js");
 import { writeSweepReport, type Claim } from "../report/sweep-report.js";
-import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
+import { UsageError, helpText, parseArgs, parseFlags, type FlagSpec } from "./args.js";
 import { sweepReporter } from "./sweep-progress.js";
 import { readJsonFile } from "./run.js";
 
@@ -175,8 +175,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
 }
 
 export async function reportCommand(argv: string[]): Promise<number> {
-  const positional = argv.filter((a, i) => !a.startsWith("--") && (i === 0 || argv[i - 1] !== "--title"));
-  const f = parseFlags(argv.filter((a) => !positional.includes(a)), REPORT_FLAGS, "report");
+  const { flags: f, positional } = parseArgs(argv, REPORT_FLAGS, "report");
   if (f.help) {
     process.stdout.write(helpText("Usage: sharpness report DIR", "(Re)build DIR/summary.json and DIR/report.html from the results in DIR/runs (partial sweeps included).", REPORT_FLAGS));
     return 0;
