@@ -12,34 +12,20 @@
  * hidden layer; SGD, SAM with clean statistics, SAM with perturbed statistics.
  */
 import { type Experiment, type Judgement, type Scale } from "./experiment.js";
-import { NOISY, describeScales, equivalentVerdict, betterVerdict, pairedDiff, showPts, trainingReport, BASE_SGD, type TrainSetting } from "./training.js";
-import { fillSpec, type RunSpec } from "../train/spec.js";
+import { NOISY, describeScales, equivalentVerdict, betterVerdict, pairedDiff, showPts, trainingReport, armRuns } from "./training.js";
 import type { Verdict } from "./experiment.js";
 
 const RHO = 0.1;
 /** A difference smaller than this (final test accuracy) does not change the outcome. */
 const MARGIN = 0.01;
 
-/** The label-noise setting's runs with BatchNorm in the MLP. */
-function bnRuns(s: TrainSetting, optimizer: Record<string, unknown>): RunSpec[] {
-  return s.seeds.map((seed) =>
-    fillSpec({
-      data: { name: "fashion-mnist", trainSize: s.trainSize, labelNoise: s.labelNoise },
-      model: { name: "mlp", hidden: s.hidden, batchNorm: true },
-      optimizer: { base: BASE_SGD, ...optimizer },
-      epochs: s.epochs,
-      batchSize: s.batchSize,
-      seed,
-    }),
-  );
-}
 const ARMS = {
   sgd: { name: "sgd" },
   clean: { name: "sam", rho: RHO },
   perturbed: { name: "sam", rho: RHO, bnStats: "perturbed" },
 } as const;
 type Arm = keyof typeof ARMS;
-const runs = (scale: Scale, arm: Arm) => bnRuns(NOISY[scale], ARMS[arm]);
+const runs = (scale: Scale, arm: Arm) => armRuns(NOISY[scale], ARMS[arm], { batchNorm: true });
 
 /** The claim "the choice changes the outcome" is the negation of equivalence within ±MARGIN. */
 function changesVerdict(eq: { verdict: Verdict; reason: string }): { verdict: Verdict; reason: string } {

@@ -51,13 +51,14 @@ export const VALIDATION: Record<Scale, number> = { quick: 200, default: 1000, fu
 /**
  * An arm: the filled specs of `optimizer` (its base defaults to BASE_SGD) in setting `s`, one per
  * seed of the setting, in seed order — the unit `pairedDiff` pairs. `validationSize` adds a
- * validation split (the training run itself is unchanged); `epochs` overrides the setting's.
+ * validation split (the training run itself is unchanged); `epochs` overrides the setting's;
+ * `batchNorm` puts BatchNorm after the MLP's hidden layer.
  */
-export function armRuns(s: TrainSetting, optimizer: Record<string, unknown>, { validationSize = 0, epochs = s.epochs } = {}): RunSpec[] {
+export function armRuns(s: TrainSetting, optimizer: Record<string, unknown>, { validationSize = 0, epochs = s.epochs, batchNorm = false } = {}): RunSpec[] {
   return s.seeds.map((seed) =>
     fillSpec({
       data: { name: "fashion-mnist", trainSize: s.trainSize, labelNoise: s.labelNoise, validationSize },
-      model: { name: "mlp", hidden: s.hidden, batchNorm: false },
+      model: { name: "mlp", hidden: s.hidden, batchNorm },
       optimizer: { base: BASE_SGD, ...optimizer },
       epochs,
       batchSize: s.batchSize,
