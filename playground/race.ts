@@ -20,7 +20,7 @@ import { phasedStep } from "../src/sam/core.js";
 import { topEigenvalue } from "../src/sharpness/hessian.js";
 import { buildFromOptimizerSpec, fillOptimizerSpec, type OptimizerSpec } from "../src/train/spec.js";
 import { disposeDeviceSet, epochBatches, take, upload, type DeviceSet } from "../src/data/batches.js";
-import { treeSelect } from "../src/engine/tree.js";
+import { hostScalar, treeSelect } from "../src/engine/tree.js";
 import type { Points } from "./problems.js";
 
 export type RunConfig = {
@@ -87,7 +87,7 @@ export function createRun(config: RunConfig, trainPts: Points, testPts: Points):
   let epoch = 1;
   let batches = epochBatches(trainPts.n, config.batchSize, config.seed, epoch);
   let pos = 0;
-  const value = async (x: np.Array) => (await x.data())[0];
+  const value = hostScalar;
   const measure = async (set: DeviceSet) => {
     const [l, a] = metrics(tree.ref(params), tree.ref(state), set.x.ref, set.y.ref) as [np.Array, np.Array];
     return [await value(l), await value(a)];

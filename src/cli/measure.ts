@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import "../engine/polyfills.js";
 import { numpy as np, tree, grad } from "@jax-js/jax";
 import { initEngine } from "../engine/device.js";
-import { assertSameTree, type Params } from "../engine/tree.js";
+import { assertSameTree, hostScalar, type Params } from "../engine/tree.js";
 import { averageSharpness, decompose, emaTracking, hessianTrace, interpolate, landscape2d, mSharpness, topEigenvalue } from "../sharpness/index.js";
 import { loadRun, splitBatch, testSet, trainingPoints, type Batch, type LoadedRun } from "../sharpness/from-checkpoint.js";
 import { vegaLiteToSvg } from "../report/html.js";
@@ -201,7 +201,7 @@ export async function interpolateCommand(argv: string[]): Promise<number> {
   let done = 0;
   const metrics = async (p: Params) => {
     bar.update(++done / points, `${done}/${points}`);
-    const v = async (x: np.Array) => (await x.data())[0];
+    const v = hostScalar;
     return {
       trainLoss: await v(a.loss(tree.ref(p), { x: train.x.ref, y: train.y.ref })),
       trainAccuracy: (await v(a.correct(tree.ref(p), { x: train.x.ref, y: train.y.ref }))) / train.y.shape[0],

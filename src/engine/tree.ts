@@ -165,3 +165,8 @@ export function treeSelect<T extends Params>(cond: np.Array, a: T, b: T): T {
     return out.dtype === dt ? out : out.astype(dt);
   }, a, b) as T;
 }
+
+/** The first element of `x` on the host (a 0-d loss, a dot product). Consumes `x`. */
+export async function hostScalar(x: np.Array): Promise<number> {
+  return (await x.data())[0];
+}

@@ -22,7 +22,7 @@ import { initEngine } from "../engine/device.js";
 import { loadRun, testSet, trainingPoints, type Batch } from "../sharpness/from-checkpoint.js";
 import { interpolate } from "../sharpness/landscape.js";
 import { loadFashionMnist } from "../data/fashion-mnist.js";
-import type { Params } from "../engine/tree.js";
+import { hostScalar, type Params } from "../engine/tree.js";
 import { NOISY, describeScales, betterVerdict, pairedDiff, showPts, armRuns, trainingReport, pts } from "./training.js";
 import { vegaLiteToSvg } from "../report/html.js";
 import type { RunSpec } from "../train/spec.js";
@@ -92,7 +92,7 @@ export const ermSamSwitch: Experiment = {
       const train = trainingPoints(a, 1000);
       const test = testSet(a);
       const ref = (x: Batch): Batch => ({ x: x.x.ref, y: x.y.ref });
-      const value = async (x: np.Array) => (await x.data())[0];
+      const value = hostScalar;
       try {
         const metrics = async (p: Params) => ({
           trainLoss: await value(a.loss(tree.ref(p), ref(train))),

@@ -13,11 +13,11 @@
 import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { Params } from "../engine/tree.js";
-import { EPS, treeDot, treeNorm, treeSub } from "../engine/tree.js";
+import { EPS, hostScalar, treeDot, treeNorm, treeSub } from "../engine/tree.js";
 
 export type BatchAnatomy = { cosine: number; fullComponentNorm: number; noiseComponentNorm: number; batchNorm: number };
 
-const num = async (x: np.Array) => (await x.data())[0];
+const num = hostScalar;
 
 /** Per-batch decomposition against `full`. Consumes `batchGrads`; borrows `full`. */
 export async function decompose(batchGrads: Params[], full: Params): Promise<BatchAnatomy[]> {

@@ -18,7 +18,7 @@
 import "../engine/polyfills.js";
 import { grad, jit, numpy as np, random, tree } from "@jax-js/jax";
 import type { Params } from "../engine/tree.js";
-import { EPS, treeAdd, treeMul, treeNorm, treeScale } from "../engine/tree.js";
+import { EPS, hostScalar, treeAdd, treeMul, treeNorm, treeScale } from "../engine/tree.js";
 import { checkKeys, checkNumber, checkOneOf } from "../optim/validate.js";
 import type { ScalarLoss } from "./hessian.js";
 import { randomLike } from "./hessian.js";
@@ -83,7 +83,7 @@ export async function mSharpness<B>(loss: ScalarLoss<B>, params: Params, batches
     if (ball === "linf") return tree.map((x: np.Array) => np.clip(x, -rho, rho), u) as Params;
     return treeScale(tree.ref(u), np.divide(rho, np.maximum(treeNorm(u), rho)));
   };
-  const value = async (x: np.Array) => (await x.data())[0];
+  const value = hostScalar;
 
   const perBatch: [number, number][] = [];
   const keys = random.split(random.key(seed), batches.length);
