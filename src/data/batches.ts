@@ -3,7 +3,7 @@
  * is gathered with `np.take` on an int32 index (< 0.5 ms, DESIGN §5).
  */
 import "../engine/polyfills.js";
-import { numpy as np } from "@jax-js/jax";
+import { numpy as np, tree } from "@jax-js/jax";
 import { permutation, rng } from "../engine/prng.js";
 
 /** Arrays resident on the device. Dispose with `disposeDeviceSet`. */
@@ -42,4 +42,20 @@ export function evalBatches(n: number, batchSize: number): Int32Array[] {
 export function take(set: DeviceSet, idx: Int32Array): { x: np.Array; y: np.Array } {
   const i = np.array(idx, { dtype: np.int32 });
   return { x: np.take(set.x.ref, i.ref, 0), y: np.take(set.y.ref, i, 0) };
+}
+
+/**
+ * The mean of a per-example quantity over rows `idx` of a set, in chunks of ≤ `chunk` rows (the
+ * full-gradient oracle, a full-batch loss): `sumOf(x, y)` returns the chunk's *sum* (e.g.
+ * n·mean gradient) as a tree; the chunks are added in order and divided by |idx|. Borrows `set`;
+ * returns an owned tree.
+ */
+export function meanOverRows<T>(set: DeviceSet, idx: Int32Array, sumOf: (x: np.Array, y: np.Array) => T, chunk = 1000): T {
+  let acc: T | null = null;
+  for (let i = 0; i < idx.length; i += chunk) {
+    const b = take(set, idx.subarray(i, i + chunk));
+    const part = sumOf(b.x, b.y);
+    acc = acc === null ? part : (tree.map((u: np.Array, v: np.Array) => u.add(v), acc as never, part as never) as T);
+  }
+  return tree.map((v: np.Array) => v.mul(1 / idx.length), acc as never) as T;
 }

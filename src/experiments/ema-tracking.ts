@@ -45,10 +45,10 @@ import "../engine/polyfills.js";
 import { grad, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { initEngine } from "../engine/device.js";
 import type { Params } from "../engine/tree.js";
-import { EPS, treeAxpy, treeNorm, treeScale, treeSquaredNorm, treeSub, treeAdd } from "../engine/tree.js";
+import { EPS, hostScalar, treeAxpy, treeNorm, treeScale, treeSquaredNorm, treeSub, treeAdd } from "../engine/tree.js";
 import { loadRun, type LoadedRun } from "../sharpness/from-checkpoint.js";
 import { loadFashionMnist } from "../data/fashion-mnist.js";
-import { disposeDeviceSet, take, upload } from "../data/batches.js";
+import { disposeDeviceSet, meanOverRows, take, upload } from "../data/batches.js";
 import { permutation, rng } from "../engine/prng.js";
 import { lineChart, table, type Row } from "./charts.js";
 import { geoMeanCi, meanCi, showMeasured, type Experiment, type Judgement, type Measured, type Measurements, type Scale, type SubVerdict, type Verdict } from "./experiment.js";
@@ -202,18 +202,10 @@ async function measureWindow(run: LoadedRun, start: Params, seed: number, window
     y.dispose();
     return [l.mul(n), tree.map((v: np.Array) => v.mul(n), g)];
   });
-  const chunks: Int32Array[] = [];
-  for (let i = 0; i < N; i += 1000) chunks.push(Int32Array.from({ length: Math.min(1000, N - i) }, (_, k) => i + k));
+  const all = Int32Array.from({ length: N }, (_, k) => k);
   const full = async (p: Params): Promise<[Params, number]> => {
-    let acc: Params | null = null;
-    let loss = 0;
-    for (const idx of chunks) {
-      const b = take(set, idx);
-      const [l, g] = chunk(tree.ref(p), b.x, b.y) as [np.Array, Params];
-      loss += (await l.data())[0];
-      acc = acc === null ? g : treeAdd(acc, g);
-    }
-    return [tree.map((v: np.Array) => v.mul(1 / N), acc!) as Params, loss / N];
+    const [l, g] = meanOverRows(set, all, (x, y) => chunk(tree.ref(p), x, y) as [np.Array, Params]);
+    return [g, await hostScalar(l)];
   };
   const draw = rng(seed, 70 + WINDOWS.indexOf(window));
   const burn = burnIn(W);

@@ -36,7 +36,7 @@
 import "../engine/polyfills.js";
 import { blockUntilReady, grad, jit, numpy as np, tree } from "@jax-js/jax";
 import { classificationLoss, crossEntropy } from "../models/loss.js";
-import { disposeDeviceSet, epochBatches, evalBatches, take, upload, type DeviceSet } from "../data/batches.js";
+import { disposeDeviceSet, epochBatches, evalBatches, meanOverRows, take, upload, type DeviceSet } from "../data/batches.js";
 import { subsetTrain, symmetricLabelNoise, validationSplit } from "../data/prepare.js";
 import type { ImageDataset } from "../data/types.js";
 import { buildModel } from "./build.js";
@@ -213,13 +213,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   const fullIdx = opt.needsFullGrad ? permutation(rng(c.seed, 4), trainN).slice(0, Math.min(fullGradSize, trainN)) : null;
   async function refreshFullGrad(): Promise<void> {
     if (fullGrad) tree.dispose(fullGrad);
-    let acc: Params | null = null;
-    for (let i = 0; i < fullIdx!.length; i += EVAL_BATCH) {
-      const b = take(trainSet, fullIdx!.subarray(i, i + EVAL_BATCH));
-      const g = chunkGrad(tree.ref(params), tree.ref(modelState), b.x, b.y) as Params;
-      acc = acc === null ? g : (tree.map((u: np.Array, v: np.Array) => u.add(v), acc, g) as Params);
-    }
-    fullGrad = tree.map((v: np.Array) => v.mul(1 / fullIdx!.length), acc!) as Params;
+    fullGrad = meanOverRows(trainSet, fullIdx!, (x, y) => chunkGrad(tree.ref(params), tree.ref(modelState), x, y) as Params, EVAL_BATCH);
     await blockUntilReady(fullGrad);
   }
   // Per-example [loss, correct] in eval mode (BatchNorm on running statistics).
