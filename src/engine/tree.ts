@@ -148,7 +148,11 @@ export function assertSameTree(owner: string, what: string, a: unknown, b: unkno
 export function treeAllFinite(a: Params): np.Array {
   let acc: np.Array | null = null;
   for (const x of tree.leaves(a) as np.Array[]) {
-    const f = np.all(np.isfinite(x));
+    // Reducing over a leading axis of 16 first (outputs contiguous) and then the rest is
+    // 3.7× faster on wasm than one reduction to a scalar: 0.16 vs 0.59 ms over the MLP's
+    // 200,704-weight layer (docs/performance.md). Same boolean either way.
+    const n = x.size;
+    const f = n >= 256 && n % 16 === 0 ? np.all(np.all(np.isfinite(x.reshape([16, n / 16])), 0)) : np.all(np.isfinite(x));
     acc = acc === null ? f : np.logicalAnd(acc, f);
   }
   return acc ?? np.array(true);

@@ -5,6 +5,9 @@
  *   t mod k = 0 ("full"):  g_s = ∇L_B(w + ρ ĝ);  g_v = g_s − ‖g_s‖ cos(g, g_s) ĝ   (stored)
  *                          d = g_s
  *   otherwise ("reuse"):   d = g + α (‖g‖ / ‖g_v‖) g_v          (one pass: g only)
+ *
+ * ‖g_v‖ is computed once, at the full step, and stored with g_v: a reuse step then reads
+ * the parameters' size once (for ‖g‖) instead of twice (docs/performance.md).
  *   w ← base step with d, taken at w
  *
  * cos and the projection are over the whole parameter vector (not per layer), d is a gradient
@@ -48,7 +51,9 @@ export const lookSamDescriptor = {
   },
 } as const satisfies Descriptor;
 
-export type LookSamState<BS = unknown> = SharpnessState<BS, { gv: Params }>;
+/** g_v, the stored sharpness direction, and ‖g_v‖ (0-d). */
+export type LookSamExtra = { gv: Params; gvNorm: np.Array };
+export type LookSamState<BS = unknown> = SharpnessState<BS, LookSamExtra>;
 
 /** @example const opt = lookSam(sgd({ learningRate: 0.1 }), { rho: 0.05, k: 5, alpha: 0.7 }); */
 export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOptions = {}): SharpnessAwareOptimizer<LookSamState<BS>> {
@@ -57,10 +62,10 @@ export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOp
     if (phase !== "full" && phase !== "reuse") throw new Error(`lookSam: step needs { phase: opt.phase(t) } ("full" or "reuse"; got ${JSON.stringify(phase)}); phasedStep passes it`);
     return phase;
   };
-  return makeSharpnessAware<BS, { gv: Params }>(base, {
+  return makeSharpnessAware<BS, LookSamExtra>(base, {
     name: "lookSam",
     trivial: rho === 0,
-    initExtra: (params) => ({ gv: tree.map((w: np.Array) => np.zerosLike(w), params) }),
+    initExtra: (params) => ({ gv: tree.map((w: np.Array) => np.zerosLike(w), params), gvNorm: np.array(0) }),
     phase: (t) => (t % k === 0 ? "full" : "reuse"),
     secondPass: (phase) => phaseOf(phase) === "full",
     perturb(g, params, extra, count) {
@@ -73,14 +78,14 @@ export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOp
       count.dispose();
       if (ctx.phase === "full") {
         // g_v = g_s − ‖g_s‖ cos(g, g_s) ĝ = g_s − (⟨g, g_s⟩ / ‖g‖²) g
-        tree.dispose(extra.gv);
+        tree.dispose([extra.gv, extra.gvNorm]);
         const gNorm = treeNorm(tree.ref(g));
         const coef = treeDot(tree.ref(g), tree.ref(gs!)).div(gNorm.mul(gNorm.ref).add(EPS));
         const gv = tree.map((y: np.Array, x: np.Array) => y.sub(x.mul(coef.ref)), tree.ref(gs!), g) as Params;
         coef.dispose();
-        return [gs!, { gv }];
+        return [gs!, { gv: tree.ref(gv), gvNorm: treeNorm(gv) }];
       }
-      const scale = treeNorm(tree.ref(g)).mul(alpha).div(treeNorm(tree.ref(extra.gv)).add(EPS));
+      const scale = treeNorm(tree.ref(g)).mul(alpha).div(extra.gvNorm.ref.add(EPS));
       const d = tree.map((x: np.Array, v: np.Array) => x.add(v.mul(scale.ref)), g, tree.ref(extra.gv)) as Params;
       scale.dispose();
       return [d, extra];
