@@ -28,7 +28,7 @@ const COMMON: Record<string, FlagSpec> = {
   ...SPEC_FLAGS,
   out: { kind: "string", help: "output directory" },
   device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device (default auto)" },
-  threads: { kind: "bool", help: "wasm worker threads in Node (also SHARPNESS_THREADS=1)" },
+  threads: { kind: "bool", help: "wasm worker threads in Node (also SHARPNESS_THREADS=1; default: on for the CNN without --m on 2+ cores, where they pay; --threads=false to refuse)" },
   help: { kind: "bool", help: "show this help" },
 };
 
@@ -83,6 +83,7 @@ export function readJsonFile(path: string, what: string): unknown {
 }
 
 let threadsOn = false;
+let threadsAuto = false;
 
 /** `--measure-every N --measure a,b`: light instrument settings (20 ascent steps, m 128). */
 function measureHooks(f: Record<string, unknown>): Pick<TrainHooks, "measure" | "measureEvery"> {
@@ -180,7 +181,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   };
   process.once("SIGINT", onInterrupt);
   const label = specLabel(spec);
-  process.stdout.write(`${label} (base ${spec.optimizer.base.name}) on ${spec.data.name}, ${spec.model.name}, device ${device}${threadsOn ? " (threads)" : ""}${resumeFrom ? `, resumed from ${resumeFrom}` : ""}\n`);
+  process.stdout.write(`${label} (base ${spec.optimizer.base.name}) on ${spec.data.name}, ${spec.model.name}, device ${device}${threadsOn ? (threadsAuto ? " (threads, chosen for this model)" : " (threads)") : ""}${resumeFrom ? `, resumed from ${resumeFrom}` : ""}\n`);
   process.stdout.write("epoch  train-loss  test-acc  test-loss  train-acc  noisy-fit   time\n");
   const printEpoch = (e: EpochRecord) =>
     process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s${e.measures ? "  " + Object.entries(e.measures).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(" ") : ""}\n`);
@@ -273,8 +274,9 @@ async function compareCommand(argv: string[]): Promise<number> {
   return runSweepCommand(specs, out, f, { title: "optimizer comparison", claim: isDefault ? CLAIM : undefined, definition: { compare: { optimizers: f.optimizers ?? DEFAULT_COMPARISON.optimizers, seeds: f.seeds ?? DEFAULT_COMPARISON.seeds } }, combinedMetrics: true });
 }
 
-export async function main(argv: string[], opts: { threads?: boolean } = {}): Promise<number> {
+export async function main(argv: string[], opts: { threads?: boolean; threadsAuto?: boolean } = {}): Promise<number> {
   threadsOn = !!opts.threads;
+  threadsAuto = !!opts.threadsAuto;
   const [cmd, ...rest] = argv;
   try {
     if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
