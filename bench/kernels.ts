@@ -5,21 +5,16 @@
  * 128 on single-threaded wasm: kernels per step, ms per step inside kernels, ms per step outside
  * them (dispatch, JS, allocation — the wall time minus the kernel time), and the kernels that take
  * most of the time, grouped by label (routine name or Kernel[size] + reduction). The evidence
- * behind docs/performance.md.
+ * behind docs/performance.md. ONLY=cnn (a model-name prefix) traces one model; TOP=n lists n
+ * kernel groups per row (default 6).
  */
 import "../src/engine/polyfills.js";
-import { PerformanceObserver } from "node:perf_hooks";
 import { blockUntilReady, numpy as np, profiler, random, tree } from "@jax-js/jax";
 import { initEngine, sgd, sam, plain, lookSam, mlp, cnn, classificationLoss } from "../src/index.js";
 import { phasedStep, type SharpnessAwareOptimizer } from "../src/sam/core.js";
 import type { Model } from "../src/models/types.js";
 
 type Entry = { name: string; duration: number; detail: any };
-const entries: Entry[] = [];
-const obs = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if (e.entryType === "measure") entries.push({ name: e.name, duration: e.duration, detail: (e as any).detail });
-});
-obs.observe({ entryTypes: ["measure"] });
 
 await initEngine("wasm");
 const BATCH = 128;
@@ -52,14 +47,14 @@ async function traced(model: Model<any, any>, opt: SharpnessAwareOptimizer<any>)
     out.finite.dispose();
   };
   for (let i = 0; i < 5; i++) await one(); // compile every phase (LookSAM has two)
-  entries.length = 0;
+  performance.clearMeasures();
   profiler.startTrace();
   const t0 = performance.now();
   for (let i = 0; i < STEPS; i++) await one();
   const wall = performance.now() - t0;
   profiler.stopTrace();
-  await new Promise((r) => setTimeout(r, 10)); // let the observer deliver
-  const got = entries.splice(0);
+  const got = performance.getEntriesByType("measure") as unknown as Entry[];
+  performance.clearMeasures();
   tree.dispose([params, st, ms, x, y]);
   step.dispose();
   const inKernels = got.reduce((s, e) => s + e.duration, 0);
@@ -74,17 +69,19 @@ async function traced(model: Model<any, any>, opt: SharpnessAwareOptimizer<any>)
   return { kernelsPerStep: got.length / STEPS, msPerStep: wall / STEPS, inKernels: inKernels / STEPS, outside: (wall - inKernels) / STEPS, top };
 }
 
-const models: [string, Model<any, any>][] = [
+const ONLY = process.env.ONLY;
+const models: [string, Model<any, any>][] = ([
   ["mlp 784-256-10", mlp({ sizes: [784, 256, 10] })],
   ["mlp 784-512-512-10", mlp({ sizes: [784, 512, 512, 10] })],
   ["cnn 16-32", cnn()],
-];
+] as [string, Model<any, any>][]).filter(([name]) => !ONLY || name.startsWith(ONLY));
 const opts: [string, () => SharpnessAwareOptimizer<any>][] = [
   ["sgd", () => plain(base())],
   ["sam", () => sam(base(), { rho: 0.05 })],
   ["looksam k5", () => lookSam(base(), { rho: 0.05, k: 5 })],
   ["msam m16", () => sam(base(), { rho: 0.05, m: 16 })],
 ];
+if (process.env.REUSE) opts.splice(0, opts.length, ["sgd", () => plain(base())], ["looksam k1000", () => lookSam(base(), { rho: 0.05, k: 1000 })], ["looksam k5", () => lookSam(base(), { rho: 0.05, k: 5 })]);
 const results: any[] = [];
 console.log("model               optimizer   kernels/step  ms/step  in kernels  outside");
 for (const [mname, model] of models) {
@@ -95,5 +92,4 @@ for (const [mname, model] of models) {
     for (const k of r.top) console.log(`      ${k.msPerStep.toFixed(2).padStart(7)} ms  ×${k.perStep.toFixed(1).padStart(5)}  ${k.kernel}`);
   }
 }
-obs.disconnect();
 console.log(JSON.stringify(results));

@@ -67,7 +67,8 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>, comma
 export function helpText(usage: string, summary: string, specs: Record<string, FlagSpec>): string {
   const rows = Object.entries(specs).map(([k, s]) => {
     const left = `  --${k}${s.kind === "bool" ? "" : " " + (s.choices ? s.choices.join("|") : s.kind === "list" ? "a,b,…" : s.kind === "string" ? "VALUE" : "N")}`;
-    return left.padEnd(34) + s.help;
+    // A long choice list gets its help on the next line (it ran into the help text).
+    return left.length < 33 ? left.padEnd(34) + s.help : `${left}\n${" ".repeat(34)}${s.help}`;
   });
   return `${usage}\n\n${summary}\n\nFlags:\n${rows.join("\n")}\n`;
 }

@@ -73,6 +73,11 @@ test("--help on each command lists the flags", () => {
     const r = run([cmd, "--help"]);
     assert.equal(r.code, 0);
     for (const flag of ["--rho", "--label-noise", "--batch-size", "--out"]) assert.ok(r.out.includes(flag), `${cmd} --help lacks ${flag}`);
+    // Each flag's column ends before its help starts (a long choice list once ran into it:
+    // "…|sam-noiseoptimizer").
+    for (const line of r.out.split("\n").filter((l) => l.startsWith("  --"))) {
+      assert.ok(line.length <= 34 || /^ {2}--\S+( \S+)? {2,}\S/.test(line) || !line.slice(2).includes(" ") || /^ {2}--\S+ \S+$/.test(line), `${cmd} --help: flag runs into its help: ${line}`);
+    }
   }
   assert.ok(run(["compare", "--help"]).out.includes("--optimizers"));
 });
