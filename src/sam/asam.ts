@@ -19,11 +19,9 @@ import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, leafPaths, treeNorm, type Scalar } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 
-export interface AsamOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface AsamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.5. */
   rho?: Rho;
   /** η ≥ 0 in T = |w| + η. Default 0.01. */
@@ -79,7 +77,7 @@ export function adaptivePerturbation(d: Params, params: Params, rho: Scalar, eta
  * @example const opt = asam(sgd({ learningRate: 0.1 }), { rho: 0.5, eta: 0.01 });
  */
 export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions = {}): SharpnessAwareOptimizer<AsamState<BS>> {
-  const { rho, eta, adaptiveLeaves } = resolveOptions(asamDescriptor, options, ["adaptiveLeaves", "nonFinite"]) as AsamOptions & { rho: Rho; eta: number };
+  const { rho, eta, adaptiveLeaves } = resolveOptions(asamDescriptor, options, [...CORE_OPTIONS, "adaptiveLeaves"]) as AsamOptions & { rho: Rho; eta: number };
   checkRho("asam", rho);
   checkAdaptiveLeaves("asam", adaptiveLeaves);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
@@ -89,5 +87,5 @@ export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions 
     perturb(g, params, extra, count) {
       return [adaptivePerturbation(g, params, rhoAt(rho, count), eta, adaptiveLeaves), extra];
     },
-  }, undefined, options.nonFinite);
+  }, undefined, options);
 }

@@ -33,8 +33,9 @@ import "../engine/polyfills.js";
 import { grad, jit, jvp, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { applyUpdates } from "../optim/apply.js";
-import { assertSameTree, treeAdd, treeAllFinite, treeScale, treeSelect } from "../engine/tree.js";
-import { checkOneOf } from "../optim/validate.js";
+import { EPS, assertSameTree, treeAdd, treeAllFinite, treeDot, treeNorm, treeScale, treeSelect } from "../engine/tree.js";
+import { checkNumber, checkOneOf } from "../optim/validate.js";
+import { checkRhoScale, leafPredicate, leafScales, type LeafSelector } from "./leaves.js";
 
 /** A loss `(params, batch) => scalar` (mean over the batch), or `[scalar, aux]` with `hasAux`. */
 export type LossFn<B = any, A = any> = (params: any, batch: B) => np.Array | [np.Array, A];
@@ -57,7 +58,34 @@ export interface StepOptions {
    * implementation keeps; steps without a second pass return the clean aux).
    */
   auxFrom?: "clean" | "perturbed";
+  /**
+   * Return `telemetry`: in-graph 0-d arrays of L(w), L(w + ε), the surrogate gap, ‖g‖, ‖ε‖ and
+   * cos(g, g_s) for this step (NaN where the step has no such quantity). Default false.
+   */
+  telemetry?: boolean;
+  /**
+   * Take the clean pass and the perturbation at this point instead of at `params` (the base
+   * step still acts on `params`), and return the perturbed point as `ascent`: Lookbehind-SAM's
+   * chain of ascent steps. Consumed.
+   */
+  at?: Params;
 }
+
+/** Per-step diagnostics (`StepOptions.telemetry`), each a 0-d float32 array; means over m-SAM's sub-batches. */
+export type StepTelemetry = {
+  /** L(w) on the batch (NaN for a variant without a clean pass). */
+  lossClean: np.Array;
+  /** L(w + ε) (NaN on a step without a second pass). */
+  lossPerturbed: np.Array;
+  /** The surrogate gap L(w + ε) − L(w) (Zhuang et al., GSAM). */
+  gap: np.Array;
+  /** ‖g‖₂ of the clean gradient (NaN without one). */
+  gradNorm: np.Array;
+  /** ‖ε‖₂ (0 on a step without a perturbation). */
+  epsNorm: np.Array;
+  /** cos(g, g_s) between the clean and the perturbed-point gradient. */
+  cosine: np.Array;
+};
 
 export type StepOutput<S, A = any> = {
   /** The updated parameters. */
@@ -74,6 +102,10 @@ export type StepOutput<S, A = any> = {
    * `params` and `state` are the inputs unchanged (state.skipped + 1).
    */
   finite: np.Array;
+  /** With `StepOptions.at`: the perturbed point at + ε (at itself on a step without ε). */
+  ascent?: Params;
+  /** With `StepOptions.telemetry`: the step's diagnostics. */
+  telemetry?: StepTelemetry;
 };
 
 /** State of every sharpness-aware optimizer: the base optimizer's, a step count, the variant's. */
@@ -131,8 +163,17 @@ export interface Perturbation<X> {
    * (undefined when the phase has no second pass). Consumes all. Default: `gs`.
    */
   combine?(g: Params, gs: Params | undefined, params: Params, extra: X, count: np.Array, ctx: PerturbContext): [Params, X];
-  /** "grad" (default): the clean pass computes ∇L(w); "forward": loss only (random perturbation). */
-  cleanPass?: "grad" | "forward";
+  /**
+   * "grad" (default): the clean pass computes ∇L(w); "forward": loss only (random
+   * perturbation); "none": no clean pass at all — ε comes from the variant's state and the step
+   * reports L(w + ε) as its loss (MSAM).
+   */
+  cleanPass?: "grad" | "forward" | "none";
+  /**
+   * After the base step: the final parameters and extra state from the updated parameters and
+   * the applied updates (MSAM keeps the update; Lookbehind-style interpolation). Consumes all.
+   */
+  afterUpdate?(params: Params, updates: Params, extra: X, count: np.Array): [Params, X];
   /** Whether the step of this phase computes the second pass (default: yes unless trivial). */
   secondPass?(phase: string): boolean;
   /** Does this variant read `ctx.fullGrad`? (then `step` requires `fullGrad`). */
@@ -235,12 +276,79 @@ function subBatch<B>(batch: B, j: number, m: number): B {
 }
 
 /**
- * Build a sharpness-aware optimizer from a base optimizer and a variant's perturbation.
- * `m` = sub-batch size for m-sharpness (undefined: the whole batch).
+ * What every sharpness-aware optimizer takes besides its own hyperparameters (each factory
+ * passes its options through): the non-finite policy, gradient accumulation and per-leaf control.
  */
-export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, variant: Perturbation<X>, m?: number, nonFinite: NonFinitePolicy = "skip"): SharpnessAwareOptimizer<SharpnessState<BS, X>> {
+export interface CoreOptions {
+  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
+  nonFinite?: NonFinitePolicy;
+  /**
+   * Micro-batches per step (integer ≥ 1, default 1): the batch's leading axis is split into
+   * `accumulate` equal parts, each with its own forward/backward pass. Not combinable with `m`.
+   */
+  accumulate?: number;
+  /**
+   * "global" (default): g = mean of the micro-batch gradients, one ε from it, g_s = mean of the
+   * micro-batch gradients at w + ε — the step on the whole batch (for a loss that is a mean over
+   * examples; BatchNorm's batch statistics are per micro-batch). "per-micro-batch": one ε per
+   * micro-batch — m-SAM with m = batch / accumulate (002 eq. 3-4).
+   */
+  accumulateMode?: "global" | "per-micro-batch";
+  /** Which leaves ε touches (leaves.ts): "all" (default), "weights", "norm" (SAM-ON) or (path) => boolean. */
+  perturbLeaves?: LeafSelector;
+  /** A factor on ε per leaf, by path (default 1): ε_ℓ ← rhoScale(path)·ε_ℓ. */
+  rhoScale?: (path: string) => number;
+}
+
+/** The keys of `CoreOptions`, for `resolveOptions`. */
+export const CORE_OPTIONS = ["nonFinite", "accumulate", "accumulateMode", "perturbLeaves", "rhoScale"] as const;
+
+/** Mean of trees (consumed); one tree is returned as is. */
+function treeMean(trees: Params[]): Params {
+  if (trees.length === 1) return trees[0];
+  return treeScale(trees.reduce((a, b) => treeAdd(a, b)), 1 / trees.length);
+}
+
+/** Mean of 0-d arrays (consumed). */
+function scalarMean(xs: np.Array[]): np.Array {
+  if (xs.length === 1) return xs[0];
+  return xs.reduce((a, b) => a.add(b)).mul(1 / xs.length);
+}
+
+/** Leaf-wise `s_ℓ · x_ℓ` with s_ℓ = 0 giving exact zeros (never 0·x, which keeps NaN). Consumes `x`. */
+function scaleLeaves(x: Params, scales: number[]): Params {
+  let i = 0;
+  return tree.map((leaf: np.Array) => {
+    const s = scales[i++];
+    if (s === 0) return np.zerosLike(leaf);
+    return s === 1 ? leaf : leaf.mul(s);
+  }, x) as Params;
+}
+
+/**
+ * Build a sharpness-aware optimizer from a base optimizer and a variant's perturbation.
+ * `m` = sub-batch size for m-sharpness (undefined: the whole batch); `core`: the options every
+ * optimizer shares (or just the non-finite policy).
+ */
+export function makeSharpnessAware<BS, X>(
+  base: GradientTransformation<BS>,
+  variant: Perturbation<X>,
+  m?: number,
+  core: NonFinitePolicy | CoreOptions = {},
+): SharpnessAwareOptimizer<SharpnessState<BS, X>> {
   const owner = variant.name;
+  const { nonFinite = "skip", accumulate = 1, accumulateMode = "global", perturbLeaves = "all", rhoScale } = typeof core === "string" ? { nonFinite: core } : (core ?? {});
   checkOneOf(owner, "nonFinite", nonFinite, ["skip", "error"]);
+  checkNumber(owner, "accumulate", accumulate, { lo: 1, integer: true });
+  checkOneOf(owner, "accumulateMode", accumulateMode, ["global", "per-micro-batch"]);
+  const selected = leafPredicate(owner, perturbLeaves);
+  checkRhoScale(owner, rhoScale);
+  if (m !== undefined && accumulate > 1) {
+    throw new RangeError(`${owner}: m and accumulate cannot be combined (accumulateMode "per-micro-batch" is m-SAM with m = batch / accumulate)`);
+  }
+  const everyLeaf = perturbLeaves === "all" && rhoScale === undefined;
+  // A variant reduced to its base optimizer (ρ = 0) always takes the clean gradient.
+  const cleanPass = variant.trivial ? "grad" : (variant.cleanPass ?? "grad");
   return {
     init(params) {
       return {
@@ -258,87 +366,169 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
     step(loss, params, state, batch, options = {}) {
       const hasAux = options.hasAux ?? false;
       const phase = options.phase ?? "step";
+      const telemetry = options.telemetry ?? false;
       const vg = lossAndGrad(loss, hasAux);
       const gOnly = gradOnly(loss, hasAux);
       const forward = forwardOnly(loss, hasAux);
-      if (variant.needsFullGrad && !options.fullGrad) {
-        tree.dispose([params, state as any, batch as any, options.ascentBatch as any]);
-        throw new Error(`${owner}: step needs options.fullGrad, the full-data gradient at w`);
-      }
+      const fail = (e: Error): never => {
+        tree.dispose([params, state as any, batch as any, options.ascentBatch as any, options.fullGrad as any, options.at as any]);
+        throw e;
+      };
+      if (variant.needsFullGrad && !options.fullGrad) fail(new Error(`${owner}: step needs options.fullGrad, the full-data gradient at w`));
       const second = !variant.trivial && (variant.secondPass ? variant.secondPass(phase) : true);
 
-      const n = m === undefined ? undefined : batchSize(batch, owner);
-      if (n !== undefined && n % m! !== 0) {
-        tree.dispose([params, state as any, batch as any, options.ascentBatch as any, options.fullGrad as any]);
-        throw new RangeError(`${owner}: batch size ${n} is not a multiple of m = ${m}`);
+      // The batch splits into `groups` (each with its own ε: m-SAM, per-micro-batch
+      // accumulation) of `micro` micro-batches (one ε from their mean gradient: global
+      // accumulation).
+      let groups = 1;
+      let micro = 1;
+      if (m !== undefined || accumulate > 1) {
+        const n = batchSize(batch, owner);
+        const by = m !== undefined ? m : n / accumulate;
+        if (m !== undefined && n % m !== 0) fail(new RangeError(`${owner}: batch size ${n} is not a multiple of m = ${m}`));
+        if (m === undefined && n % accumulate !== 0) fail(new RangeError(`${owner}: batch size ${n} is not a multiple of accumulate = ${accumulate}`));
+        if (m !== undefined || accumulateMode === "per-micro-batch") groups = n / by;
+        else micro = accumulate;
       }
-      const k = n === undefined ? 1 : n / m!;
-      const split = (b: any) => (k === 1 ? [b] : Array.from({ length: k }, (_, j) => subBatch(b, j, m!)));
-      const parts: any[] = split(batch);
-      const ascentParts: any[] | null = options.ascentBatch === undefined ? null : split(options.ascentBatch);
-      if (k > 1) {
+      if (options.at !== undefined && groups > 1) fail(new RangeError(`${owner}: options.at needs one perturbation per step (no m, no per-micro-batch accumulation)`));
+      const parts = groups * micro;
+      const size = parts === 1 ? 0 : batchSize(batch, owner) / parts;
+      const split = (b: any) => (parts === 1 ? [b] : Array.from({ length: parts }, (_, j) => subBatch(b, j, size)));
+      const allParts: any[] = split(batch);
+      const allAscent: any[] | null = options.ascentBatch === undefined ? null : split(options.ascentBatch);
+      if (parts > 1) {
         tree.dispose(batch as Params);
         if (options.ascentBatch !== undefined) tree.dispose(options.ascentBatch as Params);
       }
       const fullGrad = options.fullGrad;
+      // The point of the clean pass and of w + ε: w, or `at` (Lookbehind's ascent chain).
+      const at = options.at;
+      const origin = (): Params => (at === undefined ? tree.ref(params) : tree.ref(at));
+      const scales = everyLeaf ? null : leafScales(owner, params, selected, rhoScale);
       // Kept to restore on a non-finite step (selected in-graph, no host read).
       const prev = { params: tree.ref(params), state: tree.ref(state) as SharpnessState<BS, X> };
 
       let extra = state.extra;
-      let lossSum: np.Array | null = null;
-      let gradSum: Params | null = null;
+      const losses: np.Array[] = [];
+      const directions: Params[] = [];
+      const tel: Record<keyof StepTelemetry, np.Array[]> = { lossClean: [], lossPerturbed: [], gap: [], gradNorm: [], epsNorm: [], cosine: [] };
+      const nan = () => np.array(NaN);
       let aux: any = undefined;
-      for (let j = 0; j < k; j++) {
-        const part = parts[j];
-        const ascent = ascentParts ? ascentParts[j] : part;
+      let ascentOut: Params | undefined;
+      const takeAux = (a: any) => {
+        if (aux === undefined) aux = a;
+        else if (a !== undefined) tree.dispose(a);
+      };
+      for (let j = 0; j < groups; j++) {
+        const mine = allParts.slice(j * micro, (j + 1) * micro);
+        const ascents = allAscent ? allAscent.slice(j * micro, (j + 1) * micro) : mine;
+        const meanGrad = (p: Params) => {
+          const gs = mine.map((part, i) => gOnly(i === mine.length - 1 ? p : tree.ref(p), tree.ref(part)));
+          return treeMean(gs);
+        };
         const ctx: PerturbContext = {
-          grad: (p) => gOnly(p, tree.ref(part)),
-          hvp: (v) => hvpAt(loss, hasAux, tree.ref(params), tree.ref(part), v),
-          fullGrad: fullGrad === undefined ? undefined : j === k - 1 ? fullGrad : tree.ref(fullGrad),
+          grad: (p) => meanGrad(p),
+          hvp: (v) => treeMean(mine.map((part, i) => hvpAt(loss, hasAux, origin(), tree.ref(part), i === mine.length - 1 ? v : tree.ref(v)))),
+          fullGrad: fullGrad === undefined ? undefined : j === groups - 1 ? fullGrad : tree.ref(fullGrad),
           phase,
         };
-        let l: np.Array;
-        let a: any;
+        // 1. The clean pass.
+        let lClean: np.Array | undefined;
         let g: Params | undefined;
-        if (variant.cleanPass === "forward") [l, a] = forward(tree.ref(params), tree.ref(ascent));
-        else [[l, a], g] = vg(tree.ref(params), tree.ref(ascent));
-        if (ascent !== part) tree.dispose(ascent);
-        if (j === 0) aux = a;
-        else if (a !== undefined) tree.dispose(a);
-        lossSum = lossSum === null ? l : lossSum.add(l);
+        if (cleanPass !== "none") {
+          const ls: np.Array[] = [];
+          const gs: Params[] = [];
+          for (const ascent of ascents) {
+            if (cleanPass === "forward") {
+              const [l, a] = forward(origin(), tree.ref(ascent));
+              ls.push(l);
+              takeAux(a);
+            } else {
+              const [[l, a], gi] = vg(origin(), tree.ref(ascent));
+              ls.push(l);
+              gs.push(gi);
+              takeAux(a);
+            }
+          }
+          lClean = scalarMean(ls);
+          g = gs.length ? treeMean(gs) : undefined;
+        }
+        if (allAscent) tree.dispose(ascents);
 
+        // 2-4. The perturbation, the second pass, the direction.
         let d: Params;
+        let lPert: np.Array | undefined;
         if (variant.trivial) {
           d = g!;
+          if (telemetry) {
+            tel.gradNorm.push(treeNorm(tree.ref(g!)));
+            tel.epsNorm.push(np.array(0));
+            tel.cosine.push(nan());
+          }
         } else {
           let gs: Params | undefined;
           const gKeep = variant.combine && g !== undefined ? tree.ref(g) : undefined;
+          if (telemetry) tel.gradNorm.push(g === undefined ? nan() : treeNorm(tree.ref(g)));
+          const gTel = telemetry && g !== undefined && second ? tree.ref(g) : undefined;
           if (second) {
-            const [eps, nextExtra] = variant.perturb(g as Params, tree.ref(params), extra, state.count.ref, ctx);
+            const gIn = g === undefined || scales === null ? g : scaleLeaves(g, scales.map((s) => (s === 0 ? 0 : 1)));
+            const [eps0, nextExtra] = variant.perturb(gIn as Params, origin(), extra, state.count.ref, ctx);
             extra = nextExtra;
-            if (hasAux && options.auxFrom === "perturbed" && j === 0) {
-              const [[l2, a2], g2] = vg(treeAdd(tree.ref(params), eps), tree.ref(part));
-              l2.dispose();
-              tree.dispose(aux);
-              aux = a2;
-              gs = g2;
-            } else gs = gOnly(treeAdd(tree.ref(params), eps), tree.ref(part));
-          } else if (gKeep) tree.dispose(g!); // combine holds its own reference
+            const eps = scales === null ? eps0 : scaleLeaves(eps0, scales);
+            if (telemetry) tel.epsNorm.push(treeNorm(tree.ref(eps)));
+            const wantValue = telemetry || cleanPass === "none" || (hasAux && options.auxFrom === "perturbed" && j === 0);
+            const ls2: np.Array[] = [];
+            const gs2: Params[] = [];
+            mine.forEach((part, i) => {
+              const point = treeAdd(origin(), tree.ref(eps));
+              if (wantValue) {
+                const [[l2, a2], g2] = vg(point, tree.ref(part));
+                ls2.push(l2);
+                gs2.push(g2);
+                if (j === 0 && i === 0 && (cleanPass === "none" || (hasAux && options.auxFrom === "perturbed"))) {
+                  if (aux !== undefined) tree.dispose(aux);
+                  aux = a2;
+                } else if (a2 !== undefined) tree.dispose(a2);
+              } else gs2.push(gOnly(point, tree.ref(part)));
+            });
+            gs = treeMean(gs2);
+            if (ls2.length) lPert = scalarMean(ls2);
+            if (at !== undefined) ascentOut = treeAdd(origin(), tree.ref(eps));
+            tree.dispose(eps);
+            if (gTel) {
+              const dot = treeDot(tree.ref(gTel), tree.ref(gs));
+              tel.cosine.push(dot.div(treeNorm(gTel).mul(treeNorm(tree.ref(gs))).add(EPS)));
+            }
+          } else {
+            if (gKeep) tree.dispose(g!); // combine holds its own reference
+            if (telemetry) tel.epsNorm.push(np.array(0));
+          }
+          if (telemetry && !gTel) tel.cosine.push(nan());
           if (!second && !variant.combine) {
             // A one-pass phase (ρ(t) = 0): the base step with the clean gradient.
             d = g!;
           } else if (variant.combine) {
-            const [dir, nextExtra] = variant.combine(gKeep as Params, gs, tree.ref(params), extra, state.count.ref, ctx);
+            const [dir, nextExtra] = variant.combine(gKeep as Params, gs, origin(), extra, state.count.ref, ctx);
             extra = nextExtra;
             d = dir;
           } else d = gs!;
         }
-        tree.dispose(part);
+        if (telemetry) {
+          tel.lossClean.push(lClean === undefined ? nan() : lClean.ref);
+          tel.lossPerturbed.push(lPert === undefined ? nan() : lPert.ref);
+          tel.gap.push(lClean === undefined || lPert === undefined ? nan() : lPert.ref.sub(lClean.ref));
+        }
+        // The step's loss is the clean one; a variant without a clean pass (MSAM) reports L(w + ε).
+        losses.push(lClean ?? lPert!);
+        if (lClean !== undefined && lPert !== undefined) lPert.dispose();
+        tree.dispose(mine);
         if (ctx.fullGrad !== undefined && !variant.needsFullGrad) tree.dispose(ctx.fullGrad);
-        gradSum = gradSum === null ? d : treeAdd(gradSum, d);
+        directions.push(d);
       }
-      const gMean = k === 1 ? gradSum! : treeScale(gradSum!, 1 / k);
-      const lossMean = k === 1 ? lossSum! : lossSum!.mul(1 / k);
+      if (at !== undefined && ascentOut === undefined) ascentOut = origin();
+      if (at !== undefined) tree.dispose(at);
+      const gMean = treeMean(directions);
+      const lossMean = scalarMean(losses);
 
       // One finiteness check of the new parameters covers the gradients: a NaN/Inf in the clean
       // gradient, the perturbation or the descent direction reaches them through every variant's
@@ -346,7 +536,12 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
       // check is most of a step's fixed cost (docs/performance.md).
       let finite = np.isfinite(lossMean.ref);
       const [updates, baseState] = base.update(gMean, state.base, tree.ref(params));
-      const newParams = applyUpdates(params, updates);
+      let newParams: Params;
+      if (variant.afterUpdate) {
+        const [p2, nextExtra] = variant.afterUpdate(applyUpdates(params, tree.ref(updates)), updates, extra, state.count.ref);
+        newParams = p2;
+        extra = nextExtra;
+      } else newParams = applyUpdates(params, updates);
       finite = np.logicalAnd(finite, treeAllFinite(tree.ref(newParams)));
       const { skipped: oldSkipped, ...oldRest } = prev.state;
       state.skipped.dispose();
@@ -358,6 +553,9 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
         finite,
       };
       if (hasAux) out.aux = aux;
+      else if (aux !== undefined) tree.dispose(aux);
+      if (ascentOut !== undefined) out.ascent = ascentOut;
+      if (telemetry) out.telemetry = Object.fromEntries(Object.entries(tel).map(([k, xs]) => [k, scalarMean(xs)])) as StepTelemetry;
       return out;
     },
   };
@@ -369,7 +567,7 @@ export function makeSharpnessAware<BS, X>(base: GradientTransformation<BS>, vari
  *
  * @example const opt = plain(sgd({ learningRate: 0.1 }));
  */
-export function plain<BS>(base: GradientTransformation<BS>, options: { nonFinite?: NonFinitePolicy } = {}): SharpnessAwareOptimizer<SharpnessState<BS, Record<string, never>>> {
+export function plain<BS>(base: GradientTransformation<BS>, options: Pick<CoreOptions, "nonFinite" | "accumulate"> = {}): SharpnessAwareOptimizer<SharpnessState<BS, Record<string, never>>> {
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "plain",
     trivial: true,
@@ -377,11 +575,11 @@ export function plain<BS>(base: GradientTransformation<BS>, options: { nonFinite
     perturb() {
       throw new Error("plain: no perturbation");
     },
-  }, undefined, options.nonFinite);
+  }, undefined, { nonFinite: options.nonFinite, accumulate: options.accumulate });
 }
 
 /** Arrays a step may take besides params, state and batch (passed through `jit` as a tree). */
-export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params };
+export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params; at?: Params };
 
 /**
  * A step function that picks the optimizer's phase for host step `t` and runs the step compiled
@@ -392,13 +590,13 @@ export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params };
  * const out = step(params, state, batch, t);
  * // … step.dispose() when done
  */
-export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true, auxFrom = "clean" as "clean" | "perturbed" } = {}) {
+export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true, auxFrom = "clean" as "clean" | "perturbed", telemetry = false } = {}) {
   const cache = new Map<string, (p: any, s: any, b: any, x: StepInputs) => StepOutput<S>>();
   const run = (params: Params, state: S, batch: unknown, t: number, inputs: StepInputs = {}): StepOutput<S> => {
     const phase = opt.phase(t);
     let f = cache.get(phase);
     if (!f) {
-      const g = (p: any, s: any, b: any, x: StepInputs) => opt.step(loss, p, s, b, { hasAux, phase, auxFrom, ...x });
+      const g = (p: any, s: any, b: any, x: StepInputs) => opt.step(loss, p, s, b, { hasAux, phase, auxFrom, telemetry, ...x });
       f = jitted ? (jit(g as any) as any) : g;
       cache.set(phase, f!);
     }

@@ -7,7 +7,7 @@
  * `fsam(base, { adaptive: true })` with ASAM's defaults (ρ 0.5, η 0.01); see fsam.ts for d.
  */
 import type { GradientTransformation } from "../optim/types.js";
-import type { SharpnessAwareOptimizer } from "./core.js";
+import { CORE_OPTIONS, type SharpnessAwareOptimizer } from "./core.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { checkRho } from "./rho.js";
 import { fsam, fsamDescriptor, type FsamOptions, type FsamState } from "./fsam.js";
@@ -32,7 +32,7 @@ export type FasamOptions = Omit<FsamOptions, "adaptive">;
 
 /** @example fasam(sgd({ learningRate: 0.1 }), { rho: 0.5, eta: 0.01, sigma: 1, lambda: 0.6 }) */
 export function fasam<BS>(base: GradientTransformation<BS>, options: FasamOptions = {}): SharpnessAwareOptimizer<FsamState<BS>> {
-  const o = resolveOptions(fasamDescriptor, options, ["adaptiveLeaves", "nonFinite"]);
+  const o = resolveOptions(fasamDescriptor, options, [...CORE_OPTIONS, "adaptiveLeaves"]);
   if (typeof o.rho !== "number") checkRho("fasam", o.rho);
   return fsam(base, { ...(o as FasamOptions), adaptive: true });
 }

@@ -17,12 +17,10 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-export interface FisherSamOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface FisherSamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
   /** η ≥ 0 in f = 1 + η g². Default 1. */
@@ -45,7 +43,7 @@ export type FisherSamState<BS = unknown> = SharpnessState<BS, Record<string, nev
 
 /** @example const opt = fisherSam(sgd({ learningRate: 0.1 }), { rho: 0.1, eta: 1 }); */
 export function fisherSam<BS>(base: GradientTransformation<BS>, options: FisherSamOptions = {}): SharpnessAwareOptimizer<FisherSamState<BS>> {
-  const { rho, eta } = resolveOptions(fisherSamDescriptor, options, ["nonFinite"]) as Required<FisherSamOptions>;
+  const { rho, eta } = resolveOptions(fisherSamDescriptor, options, CORE_OPTIONS) as Required<FisherSamOptions>;
   checkRho("fisherSam", rho);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "fisherSam",
@@ -59,5 +57,5 @@ export function fisherSam<BS>(base: GradientTransformation<BS>, options: FisherS
       scale.dispose();
       return [eps, extra];
     },
-  }, undefined, options.nonFinite);
+  }, undefined, options);
 }

@@ -23,14 +23,12 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
-import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { adaptivePerturbation, checkAdaptiveLeaves } from "./asam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-export interface FsamOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface FsamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
   /** σ ≥ 0, how much of the EMA to remove. Default 1. */
@@ -71,7 +69,7 @@ export type FsamState<BS = unknown> = SharpnessState<BS, { momentum: Params }>;
  * @example const opt = fsam(sgd({ learningRate: 0.05, momentum: 0.9 }), { rho: 0.1, sigma: 1, lambda: 0.6 });
  */
 export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions = {}): SharpnessAwareOptimizer<FsamState<BS>> {
-  const { rho, sigma, lambda, adaptive, eta, adaptiveLeaves, order } = resolveOptions(fsamDescriptor, options, ["adaptiveLeaves", "nonFinite"]) as Required<FsamOptions>;
+  const { rho, sigma, lambda, adaptive, eta, adaptiveLeaves, order } = resolveOptions(fsamDescriptor, options, [...CORE_OPTIONS, "adaptiveLeaves"]) as Required<FsamOptions>;
   checkRho("fsam", rho);
   checkAdaptiveLeaves("fsam", adaptiveLeaves);
 
@@ -103,5 +101,5 @@ export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions 
       const eps = adaptive ? adaptivePerturbation(d, params, r, eta, adaptiveLeaves) : (tree.dispose(params), normalizedPerturbation(d, r));
       return [eps, { momentum }];
     },
-  }, undefined, options.nonFinite);
+  }, undefined, options);
 }

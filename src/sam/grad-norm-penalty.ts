@@ -16,12 +16,10 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeNorm, treeScale } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
-export interface GradNormPenaltyOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface GradNormPenaltyOptions extends CoreOptions {
   /** λ ≥ 0, the weight of ‖∇L‖. Default 0.05. */
   lambda?: number;
   /** "hvp" (exact Hessian-vector product, default) or "finite-difference". */
@@ -47,7 +45,7 @@ export type GradNormPenaltyState<BS = unknown> = SharpnessState<BS, Record<strin
 
 /** @example const opt = gradNormPenalty(sgd({ learningRate: 0.1 }), { lambda: 0.05 }); */
 export function gradNormPenalty<BS>(base: GradientTransformation<BS>, options: GradNormPenaltyOptions = {}): SharpnessAwareOptimizer<GradNormPenaltyState<BS>> {
-  const { lambda, method, r } = resolveOptions(gradNormPenaltyDescriptor, options, ["nonFinite"]) as Required<GradNormPenaltyOptions>;
+  const { lambda, method, r } = resolveOptions(gradNormPenaltyDescriptor, options, CORE_OPTIONS) as Required<GradNormPenaltyOptions>;
   if (method === "finite-difference" && lambda > r) throw new RangeError(`gradNormPenalty: lambda must be ≤ r for the finite-difference form (got lambda ${lambda}, r ${r})`);
   const a = lambda / r;
   return makeSharpnessAware<BS, Record<string, never>>(base, {
@@ -72,5 +70,5 @@ export function gradNormPenalty<BS>(base: GradientTransformation<BS>, options: G
       const d = tree.map((x: np.Array, h: np.Array) => x.add(h.mul(lambda)), g, hv) as Params;
       return [d, extra];
     },
-  }, undefined, options.nonFinite);
+  }, undefined, options);
 }

@@ -15,13 +15,11 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeNorm } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-export interface GsamOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface GsamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
   /** α ≥ 0, the weight of the ascent along the orthogonal component. Default 0.4. */
@@ -44,7 +42,7 @@ export type GsamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
 /** @example const opt = gsam(sgd({ learningRate: 0.1 }), { rho: 0.05, alpha: 0.4 }); */
 export function gsam<BS>(base: GradientTransformation<BS>, options: GsamOptions = {}): SharpnessAwareOptimizer<GsamState<BS>> {
-  const { rho, alpha } = resolveOptions(gsamDescriptor, options, ["nonFinite"]) as Required<GsamOptions>;
+  const { rho, alpha } = resolveOptions(gsamDescriptor, options, CORE_OPTIONS) as Required<GsamOptions>;
   checkRho("gsam", rho);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: "gsam",
@@ -70,5 +68,5 @@ export function gsam<BS>(base: GradientTransformation<BS>, options: GsamOptions 
       coef.dispose();
       return [d, extra];
     },
-  }, undefined, options.nonFinite);
+  }, undefined, options);
 }

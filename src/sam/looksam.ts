@@ -24,12 +24,10 @@ import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeNorm } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { rhoHyper } from "./rho.js";
-import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
-export interface LookSamOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface LookSamOptions extends CoreOptions {
   /** Radius ρ ≥ 0. Default 0.05. */
   rho?: number;
   /** Full SAM step every k steps (integer ≥ 1). Default 5. */
@@ -57,7 +55,7 @@ export type LookSamState<BS = unknown> = SharpnessState<BS, LookSamExtra>;
 
 /** @example const opt = lookSam(sgd({ learningRate: 0.1 }), { rho: 0.05, k: 5, alpha: 0.7 }); */
 export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOptions = {}): SharpnessAwareOptimizer<LookSamState<BS>> {
-  const { rho, k, alpha } = resolveOptions(lookSamDescriptor, options, ["nonFinite"]) as Required<LookSamOptions>;
+  const { rho, k, alpha } = resolveOptions(lookSamDescriptor, options, CORE_OPTIONS) as Required<LookSamOptions>;
   const phaseOf = (phase: string) => {
     if (phase !== "full" && phase !== "reuse") throw new Error(`lookSam: step needs { phase: opt.phase(t) } ("full" or "reuse"; got ${JSON.stringify(phase)}); phasedStep passes it`);
     return phase;
@@ -90,5 +88,5 @@ export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOp
       scale.dispose();
       return [d, extra];
     },
-  }, undefined, options.nonFinite);
+  }, undefined, options);
 }

@@ -16,12 +16,10 @@ import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeAdd, treeNorm, treeScale } from "../engine/tree.js";
 import { checkHyper, resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { rhoHyper } from "./rho.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
-export interface MultiStepSamOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface MultiStepSamOptions extends CoreOptions {
   /** Radius ρ ≥ 0. Default 0.05. */
   rho?: number;
   /** Ascent steps k (integer ≥ 1). Default 2. */
@@ -53,7 +51,7 @@ export function projectToBall(e: Params, rho: number): Params {
 
 /** @example const opt = multiStepSam(sgd({ learningRate: 0.1 }), { rho: 0.05, steps: 3 }); */
 export function multiStepSam<BS>(base: GradientTransformation<BS>, options: MultiStepSamOptions = {}): SharpnessAwareOptimizer<MultiStepSamState<BS>> {
-  const o = resolveOptions(multiStepSamDescriptor, options, ["nonFinite"]);
+  const o = resolveOptions(multiStepSamDescriptor, options, CORE_OPTIONS);
   const { rho, steps } = o as { rho: number; steps: number };
   const alpha: number = o.alpha ?? 1 / steps;
   checkHyper("multiStepSam", "alpha", multiStepSamDescriptor.params.alpha, alpha);
@@ -71,5 +69,5 @@ export function multiStepSam<BS>(base: GradientTransformation<BS>, options: Mult
       tree.dispose(params);
       return [eps, extra];
     },
-  }, undefined, options.nonFinite);
+  }, undefined, options);
 }

@@ -14,11 +14,9 @@ import "../engine/polyfills.js";
 import { numpy as np, random, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
-import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 
-export interface RandomPerturbationOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface RandomPerturbationOptions extends CoreOptions {
   /** Standard deviation σ ≥ 0 of each coordinate of ε. Default 0.01. */
   sigma?: number;
   /** Seed of the PRNG key stored in the state. Default 0. */
@@ -41,7 +39,7 @@ export type RandomPerturbationState<BS = unknown> = SharpnessState<BS, { key: np
 
 /** @example const opt = randomPerturbation(sgd({ learningRate: 0.1 }), { sigma: 0.01, seed: 1 }); */
 export function randomPerturbation<BS>(base: GradientTransformation<BS>, options: RandomPerturbationOptions = {}): SharpnessAwareOptimizer<RandomPerturbationState<BS>> {
-  const { sigma, seed } = resolveOptions(randomPerturbationDescriptor, options, ["nonFinite"]) as Required<RandomPerturbationOptions>;
+  const { sigma, seed } = resolveOptions(randomPerturbationDescriptor, options, CORE_OPTIONS) as Required<RandomPerturbationOptions>;
   return makeSharpnessAware<BS, { key: np.Array }>(base, {
     name: "randomPerturbation",
     trivial: false,
@@ -64,5 +62,5 @@ export function randomPerturbation<BS>(base: GradientTransformation<BS>, options
       keys.dispose();
       return [tree.unflatten(def, eps) as Params, { key: next }];
     },
-  }, undefined, options.nonFinite);
+  }, undefined, options);
 }

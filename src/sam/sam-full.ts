@@ -14,13 +14,11 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeDot, treeSquaredNorm } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-export interface SamFullOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface SamFullOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
 }
@@ -44,7 +42,7 @@ export function splitOnFull(g: Params, full: Params): [Params, Params] {
 
 /** @internal The shared body of samFull and samNoise. */
 export function projectedSam<BS>(owner: "samFull" | "samNoise", base: GradientTransformation<BS>, options: SamFullOptions): SharpnessAwareOptimizer<SamFullState<BS>> {
-  const { rho } = resolveOptions(owner === "samFull" ? samFullDescriptor : samNoiseDescriptor, options, ["nonFinite"]) as Required<SamFullOptions>;
+  const { rho } = resolveOptions(owner === "samFull" ? samFullDescriptor : samNoiseDescriptor, options, CORE_OPTIONS) as Required<SamFullOptions>;
   checkRho(owner, rho);
   return makeSharpnessAware<BS, Record<string, never>>(base, {
     name: owner,
@@ -58,7 +56,7 @@ export function projectedSam<BS>(owner: "samFull" | "samNoise", base: GradientTr
       tree.dispose(owner === "samFull" ? rest : along);
       return [normalizedPerturbation(keep, rhoAt(rho, count)), extra];
     },
-  }, undefined, options.nonFinite);
+  }, undefined, options);
 }
 
 /** Ascent along the full-gradient component of g. @example samFull(sgd({ learningRate: 0.1 }), { rho: 0.05 }) */

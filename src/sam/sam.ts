@@ -22,13 +22,11 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { EPS, treeNorm, treeScale, type Scalar } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { lpPerturbation } from "./lp-ball.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-export interface SamOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+export interface SamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
   rho?: Rho;
   /** Divide by ‖g‖ (default true); false gives ε = ρ g. */
@@ -70,7 +68,7 @@ export function normalizedPerturbation(d: Params, rho: Scalar): Params {
  * const out = jit((p, s, b) => opt.step(loss, p, s, b))(params, state, batch);
  */
 export function sam<BS>(base: GradientTransformation<BS>, options: SamOptions = {}): SharpnessAwareOptimizer<SamState<BS>> {
-  const { rho, normalize, p, m } = resolveOptions(samDescriptor, options, ["nonFinite"]) as Required<SamOptions>;
+  const { rho, normalize, p, m } = resolveOptions(samDescriptor, options, CORE_OPTIONS) as Required<SamOptions>;
   checkRho("sam", rho);
   if (!normalize && p !== 2) throw new RangeError(`sam: normalize: false needs p = 2 (got p = ${p})`);
   return makeSharpnessAware<BS, Record<string, never>>(
@@ -88,6 +86,6 @@ export function sam<BS>(base: GradientTransformation<BS>, options: SamOptions = 
       },
     },
     m ?? undefined,
-    options.nonFinite,
+    options,
   );
 }
