@@ -53,7 +53,11 @@ export {
   type SharpnessState,
   type StepOptions,
   type StepOutput,
+  type StepTelemetry,
+  type CoreOptions,
+  CORE_OPTIONS,
 } from "./sam/core.js";
+export { LEAF_PRESETS, isNormLeaf, isWeightLeaf, leafPredicate, type LeafSelector } from "./sam/leaves.js";
 export { sam, normalizedPerturbation, type SamOptions, type SamState } from "./sam/sam.js";
 export { asam, adaptivePerturbation, type AsamOptions, type AsamState } from "./sam/asam.js";
 export { fsam, type FsamOptions, type FsamState } from "./sam/fsam.js";
