@@ -79,6 +79,9 @@ export { gradNormPenalty, type GradNormPenaltyOptions, type GradNormPenaltyState
 export { samFull, splitOnFull, type SamFullOptions, type SamFullState } from "./sam/sam-full.js";
 export { samNoise, type SamNoiseOptions, type SamNoiseState } from "./sam/sam-noise.js";
 export { fasam, type FasamOptions } from "./sam/fasam.js";
+export { wsam, wsamDescriptor, type WsamOptions, type WsamState } from "./sam/wsam.js";
+export { vasso, vassoDescriptor, type VassoOptions, type VassoState } from "./sam/vasso.js";
+export { samOn, samOnDescriptor, type SamOnOptions } from "./sam/sam-on.js";
 
 export { resolveOptions, checkHyper, allowedText, type Descriptor, type Hyper, type NumberHyper, type BooleanHyper, type EnumHyper } from "./optim/hyper.js";
 export { sgdDescriptor } from "./optim/sgd.js";

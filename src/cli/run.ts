@@ -118,6 +118,19 @@ function measureHooks(f: Record<string, unknown>): Pick<TrainHooks, "measure" | 
   };
 }
 
+/** "gap 0.0123 |g| 1.234 |eps| 0.05 cos 0.981" (the telemetry of an epoch; "-" where absent). */
+const telemetryText = (t: Record<string, number | null>) =>
+  (
+    [
+      ["gap", "gap"],
+      ["|g|", "gradNorm"],
+      ["|eps|", "epsNorm"],
+      ["cos", "cosine"],
+    ] as const
+  )
+    .map(([label, k]) => `${label} ${t[k] === null ? "-" : t[k]!.toPrecision(3)}`)
+    .join(" ");
+
 export const pct = (x: number | null) => (x === null ? "  -  " : (100 * x).toFixed(2).padStart(6) + "%");
 
 /** The spec `train` runs: --spec FILE (or the train preset) with the flags applied. */
@@ -184,7 +197,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   process.stdout.write(`${label} (base ${spec.optimizer.base.name}) on ${spec.data.name}, ${spec.model.name}, device ${device}${threadsOn ? (threadsAuto ? " (threads, chosen for this model)" : " (threads)") : ""}${resumeFrom ? `, resumed from ${resumeFrom}` : ""}\n`);
   process.stdout.write("epoch  train-loss  test-acc  test-loss  train-acc  noisy-fit   time\n");
   const printEpoch = (e: EpochRecord) =>
-    process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s${e.measures ? "  " + Object.entries(e.measures).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(" ") : ""}\n`);
+    process.stdout.write(`${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${pct(e.testAccuracy)}  ${e.testLoss.toFixed(4).padStart(9)}  ${pct(e.trainAccuracy)}  ${pct(e.noisyTrainAccuracy)}  ${e.seconds.toFixed(1).padStart(5)}s${e.measures ? "  " + Object.entries(e.measures).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(" ") : ""}${e.telemetry ? "  " + telemetryText(e.telemetry) : ""}\n`);
   history.forEach(printEpoch);
   const bar = progressBar(`${spec.optimizer.name} s${spec.seed}`);
   const hooks: TrainHooks = {

@@ -81,7 +81,7 @@ export type StepTelemetry = {
   gap: np.Array;
   /** ‖g‖₂ of the clean gradient (NaN without one). */
   gradNorm: np.Array;
-  /** ‖ε‖₂ (0 on a step without a perturbation). */
+  /** ‖ε‖₂ (NaN on a step without a perturbation). */
   epsNorm: np.Array;
   /** cos(g, g_s) between the clean and the perturbed-point gradient. */
   cosine: np.Array;
@@ -462,7 +462,7 @@ export function makeSharpnessAware<BS, X>(
           d = g!;
           if (telemetry) {
             tel.gradNorm.push(treeNorm(tree.ref(g!)));
-            tel.epsNorm.push(np.array(0));
+            tel.epsNorm.push(nan());
             tel.cosine.push(nan());
           }
         } else {
@@ -501,7 +501,7 @@ export function makeSharpnessAware<BS, X>(
             }
           } else {
             if (gKeep) tree.dispose(g!); // combine holds its own reference
-            if (telemetry) tel.epsNorm.push(np.array(0));
+            if (telemetry) tel.epsNorm.push(nan());
           }
           if (telemetry && !gTel) tel.cosine.push(nan());
           if (!second && !variant.combine) {

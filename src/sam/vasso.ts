@@ -31,13 +31,12 @@ import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "../optim/types.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
-import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-export interface VassoOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+/** Options of `vasso`, all optional. */
+export interface VassoOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
   rho?: Rho;
   /** θ ∈ (0, 1], the weight of the new gradient in d_t = (1 − θ) d_{t−1} + θ g_t. Default 0.9. 1: SAM. */
@@ -73,7 +72,7 @@ export type VassoState<BS = unknown> = SharpnessState<BS, { d: Params }>;
  * const out = jit((p, s, b) => opt.step(loss, p, s, b))(params, state, batch);
  */
 export function vasso<BS>(base: GradientTransformation<BS>, options: VassoOptions = {}): SharpnessAwareOptimizer<VassoState<BS>> {
-  const { rho, theta } = resolveOptions(vassoDescriptor, options, ["nonFinite"]) as Required<VassoOptions>;
+  const { rho, theta } = resolveOptions(vassoDescriptor, options, CORE_OPTIONS) as Required<VassoOptions>;
   checkRho("vasso", rho);
 
   /** d_t from g_t and d_{t−1}: g on the first step (selected by np.where), the EMA after. Consumes all. */
@@ -114,6 +113,6 @@ export function vasso<BS>(base: GradientTransformation<BS>, options: VassoOption
       },
     },
     undefined,
-    options.nonFinite,
+    options,
   );
 }

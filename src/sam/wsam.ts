@@ -31,8 +31,8 @@
  * The code's `sam_eps` is 1e-12, as here.
  *
  * Defaults: rho 0.05, gamma 0.9, decouple true — the official code's (dlrover history from
- * 2023-06 on; a first version had γ 0.88 and max_norm 1.0). Its README and CIFAR-10 demo use
- * γ 0.9 (demo: ρ 0.2, SGD lr 0.1, momentum 0.9, wd 5e-4).
+ * 2023-05-24 on; a first version of 2023-05-23 had γ 0.88 and max_norm 1.0). Its README and
+ * CIFAR-10 demo use γ 0.9 (demo: ρ 0.2, SGD lr 0.1, momentum 0.9, wd 5e-4).
  */
 import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
@@ -41,13 +41,12 @@ import { treeAdd, treeScale, treeSub } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { evalSchedule } from "../optim/schedules.js";
 import { checkLearningRate } from "../optim/sgd.js";
-import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, type NonFinitePolicy } from "./core.js";
+import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-export interface WsamOptions {
-  /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
-  nonFinite?: NonFinitePolicy;
+/** Options of `wsam`; every one optional except `learningRate` in the (default) decoupled form. */
+export interface WsamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
   rho?: Rho;
   /** γ ∈ [0, 1), the sharpness weight (α = γ/(1 − γ)). Default 0.9. 0: the base optimizer; ½: SAM. */
@@ -79,6 +78,7 @@ export const wsamDescriptor = {
   },
 } as const satisfies Descriptor;
 
+/** WSAM's state: the base optimizer's, the step count and the skip count (no state of its own). */
 export type WsamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
 /** The decoupled form's descent "direction": the base optimizer's gradient and a delta added to its updates. */
@@ -117,7 +117,7 @@ function decoupledBase<BS>(base: GradientTransformation<BS>): GradientTransforma
  * // coupled: wsam(sgd({ learningRate: 0.1 }), { gamma: 0.8, decouple: false })
  */
 export function wsam<BS>(base: GradientTransformation<BS>, options: WsamOptions = {}): SharpnessAwareOptimizer<WsamState<BS>> {
-  const { rho, gamma, decouple, learningRate } = resolveOptions(wsamDescriptor, options, ["nonFinite", "learningRate"]) as Required<WsamOptions>;
+  const { rho, gamma, decouple, learningRate } = resolveOptions(wsamDescriptor, options, [...CORE_OPTIONS, "learningRate"]) as Required<WsamOptions>;
   checkRho("wsam", rho);
   if (learningRate !== undefined) checkLearningRate("wsam", learningRate);
   if (decouple && learningRate === undefined) {
@@ -165,6 +165,6 @@ export function wsam<BS>(base: GradientTransformation<BS>, options: WsamOptions 
       },
     },
     undefined,
-    options.nonFinite,
+    options,
   );
 }

@@ -30,6 +30,10 @@ import { gradNormPenalty, gradNormPenaltyDescriptor } from "../sam/grad-norm-pen
 import { samFull, samFullDescriptor, samNoiseDescriptor } from "../sam/sam-full.js";
 import { samNoise } from "../sam/sam-noise.js";
 import { rhoFollowLr, rhoInvSqrt, rhoSwitch, type Rho } from "../sam/rho.js";
+import { LEAF_PRESETS } from "../sam/leaves.js";
+import { wsam, wsamDescriptor } from "../sam/wsam.js";
+import { vasso, vassoDescriptor } from "../sam/vasso.js";
+import { samOn, samOnDescriptor } from "../sam/sam-on.js";
 
 /** Spec-level hyperparameters of a component, keyed by their names in run specs. */
 export type Params = Record<string, Hyper>;
@@ -73,6 +77,26 @@ function specParams(d: Descriptor): Params {
 const nonFinite: Params = {
   nonFinite: { type: "enum", values: ["skip", "error"], default: "skip", doc: "a NaN/Inf step: skip it (counted, state unchanged) or stop with an error" },
 };
+/** Gradient accumulation, for every optimizer (CoreOptions in sam/core.ts). */
+const accumulation: Params = {
+  accumulate: { type: "number", default: 1, min: 1, integer: true, omitDefault: true, doc: "micro-batches per step (gradient accumulation; the batch size must be a multiple)" },
+};
+/** What every sharpness-aware optimizer shares besides accumulation (CoreOptions). */
+const shared: Params = {
+  ...accumulation,
+  accumulateMode: {
+    type: "enum",
+    values: ["global", "per-micro-batch"],
+    default: "global",
+    omitDefault: true,
+    doc: "with accumulate: one ε from the mean micro-batch gradient (= the whole-batch step) or one ε per micro-batch (m-SAM)",
+  },
+  perturbLeaves: { type: "enum", values: [...LEAF_PRESETS], default: "all", omitDefault: true, doc: "leaves ε perturbs: all, weights (no biases or norm parameters) or norm (normalization layers only: SAM-ON)" },
+};
+/** SAM-ON fixes the leaves. */
+const { perturbLeaves: _leaves, ...sharedFixedLeaves } = shared;
+/** The shared options as the library takes them (omitted fields are at their defaults). */
+const common = (o: Record<string, any>) => ({ nonFinite: o.nonFinite, accumulate: o.accumulate ?? 1, accumulateMode: o.accumulateMode ?? "global", perturbLeaves: o.perturbLeaves ?? "all" });
 const rhoSchedule: Params = {
   rhoSchedule: { type: "enum", values: ["constant", "inv-sqrt", "follow-lr", "erm-to-sam", "sam-to-erm"], default: "constant", doc: "ρ(t): constant, ρ/√(t+1), ∝ lr, or an ERM↔SAM switch" },
   switchEpoch: { type: "number", default: 1, min: 1, integer: true, doc: "epoch (1-based) where erm-to-sam / sam-to-erm switches" },
@@ -164,35 +188,40 @@ function algorithm(d: Descriptor, passes: string, extra: Params, create: Algorit
     paper: d.paper,
     passes,
     descriptor: d,
-    params: { ...specParams(d), ...(scheduled ? rhoSchedule : {}), ...extra, ...nonFinite },
+    params: { ...specParams(d), ...(scheduled ? rhoSchedule : {}), ...extra, ...(d === plainDescriptor ? accumulation : d === samOnDescriptor ? sharedFixedLeaves : shared), ...nonFinite },
     create,
   };
 }
 
-const f = (o: Record<string, any>) => o.nonFinite;
 
 /** Every `--optimizer`, by spec name ("sgd" is the base optimizer alone). */
 export const ALGORITHMS: Record<string, AlgorithmEntry> = Object.fromEntries(
   [
-    algorithm(plainDescriptor, "1", {}, (o, b) => plain(b, { nonFinite: f(o) })),
-    algorithm(samDescriptor, "2", ascentBatch, (o, b, c) => sam(b, { nonFinite: f(o), rho: rho(o, c), normalize: o.normalize, p: o.p, m: o.m ?? undefined })),
+    algorithm(plainDescriptor, "1", {}, (o, b) => plain(b, { nonFinite: o.nonFinite, accumulate: o.accumulate ?? 1 })),
+    algorithm(samDescriptor, "2", ascentBatch, (o, b, c) => sam(b, { ...common(o), rho: rho(o, c), normalize: o.normalize, p: o.p, m: o.m ?? undefined })),
     algorithm(asamDescriptor, "2", { ...ascentBatch, ...adaptiveLeaves }, (o, b, c) =>
-      asam(b, { nonFinite: f(o), rho: rho(o, c), eta: o.eta, adaptiveLeaves: o.adaptiveLeaves === "weights" ? weightLeaves : undefined }),
+      asam(b, { ...common(o), rho: rho(o, c), eta: o.eta, adaptiveLeaves: o.adaptiveLeaves === "weights" ? weightLeaves : undefined }),
     ),
     algorithm(fsamDescriptor, "2", ascentBatch, (o, b, c) =>
-      fsam(b, { nonFinite: f(o), rho: rho(o, c), sigma: o.sigma, lambda: o.lambda, adaptive: o.adaptive, eta: o.eta, order: o.order }),
+      fsam(b, { ...common(o), rho: rho(o, c), sigma: o.sigma, lambda: o.lambda, adaptive: o.adaptive, eta: o.eta, order: o.order }),
     ),
     algorithm(fasamDescriptor, "2", { ...ascentBatch, ...adaptiveLeaves }, (o, b, c) =>
-      fasam(b, { nonFinite: f(o), rho: rho(o, c), sigma: o.sigma, lambda: o.lambda, eta: o.eta, order: o.order, adaptiveLeaves: o.adaptiveLeaves === "weights" ? weightLeaves : undefined }),
+      fasam(b, { ...common(o), rho: rho(o, c), sigma: o.sigma, lambda: o.lambda, eta: o.eta, order: o.order, adaptiveLeaves: o.adaptiveLeaves === "weights" ? weightLeaves : undefined }),
     ),
-    algorithm(gsamDescriptor, "2", ascentBatch, (o, b, c) => gsam(b, { nonFinite: f(o), rho: rho(o, c), alpha: o.alpha })),
-    algorithm(lookSamDescriptor, "2 every k-th step, else 1", ascentBatch, (o, b) => lookSam(b, { nonFinite: f(o), rho: o.rho, k: o.k, alpha: o.alpha })),
-    algorithm(fisherSamDescriptor, "2", ascentBatch, (o, b, c) => fisherSam(b, { nonFinite: f(o), rho: rho(o, c), eta: o.eta })),
-    algorithm(multiStepSamDescriptor, "steps + 1", ascentBatch, (o, b) => multiStepSam(b, { nonFinite: f(o), rho: o.rho, steps: o.steps, alpha: o.alpha ?? undefined })),
-    algorithm(randomPerturbationDescriptor, "1 + a forward", {}, (o, b, c) => randomPerturbation(b, { nonFinite: f(o), sigma: o.sigma, seed: c.seed })),
-    algorithm(gradNormPenaltyDescriptor, "1 + a jvp (finite difference: 2)", {}, (o, b) => gradNormPenalty(b, { nonFinite: f(o), lambda: o.lambda, method: o.method, r: o.r })),
-    algorithm(samFullDescriptor, "2 (+ the full-gradient oracle)", fullGrad, (o, b, c) => samFull(b, { nonFinite: f(o), rho: rho(o, c) })),
-    algorithm(samNoiseDescriptor, "2 (+ the full-gradient oracle)", fullGrad, (o, b, c) => samNoise(b, { nonFinite: f(o), rho: rho(o, c) })),
+    algorithm(gsamDescriptor, "2", ascentBatch, (o, b, c) => gsam(b, { ...common(o), rho: rho(o, c), alpha: o.alpha })),
+    algorithm(lookSamDescriptor, "2 every k-th step, else 1", ascentBatch, (o, b) => lookSam(b, { ...common(o), rho: o.rho, k: o.k, alpha: o.alpha })),
+    algorithm(fisherSamDescriptor, "2", ascentBatch, (o, b, c) => fisherSam(b, { ...common(o), rho: rho(o, c), eta: o.eta })),
+    algorithm(multiStepSamDescriptor, "steps + 1", ascentBatch, (o, b) => multiStepSam(b, { ...common(o), rho: o.rho, steps: o.steps, alpha: o.alpha ?? undefined })),
+    algorithm(randomPerturbationDescriptor, "1 + a forward", {}, (o, b, c) => randomPerturbation(b, { ...common(o), sigma: o.sigma, seed: c.seed })),
+    algorithm(gradNormPenaltyDescriptor, "1 + a jvp (finite difference: 2)", {}, (o, b) => gradNormPenalty(b, { ...common(o), lambda: o.lambda, method: o.method, r: o.r })),
+    algorithm(samFullDescriptor, "2 (+ the full-gradient oracle)", fullGrad, (o, b, c) => samFull(b, { ...common(o), rho: rho(o, c) })),
+    algorithm(samNoiseDescriptor, "2 (+ the full-gradient oracle)", fullGrad, (o, b, c) => samNoise(b, { ...common(o), rho: rho(o, c) })),
+    algorithm(wsamDescriptor, "2", ascentBatch, (o, b, c) => wsam(b, { ...common(o), rho: rho(o, c), gamma: o.gamma, decouple: o.decouple, learningRate: c.lr })),
+    algorithm(vassoDescriptor, "2", ascentBatch, (o, b, c) => vasso(b, { ...common(o), rho: rho(o, c), theta: o.theta })),
+    algorithm(samOnDescriptor, "2", ascentBatch, (o, b, c) => {
+      const { perturbLeaves: _fixed, ...rest } = common(o);
+      return samOn(b, { ...rest, rho: rho(o, c), m: o.m ?? undefined });
+    }),
   ].map((e) => [e.name, e]),
 );
 
@@ -238,4 +267,10 @@ export const RUN_PARAMS: Params = {
   epochs: { type: "number", default: 10, min: 1, integer: true, doc: "epochs" },
   batchSize: { type: "number", default: 128, min: 1, integer: true, doc: "batch size" },
   seed: { type: "number", default: 0, min: 0, integer: true, doc: "seed (data subset, label noise, init, shuffling)" },
+  telemetry: {
+    type: "boolean",
+    default: false,
+    omitDefault: true,
+    doc: "log per-epoch means of L(w), L(w + ε), the surrogate gap, ‖g‖, ‖ε‖ and cos(g, g_s) (metrics.jsonl, the report)",
+  },
 };

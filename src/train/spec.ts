@@ -35,6 +35,8 @@ export type RunSpec = {
   epochs: number;
   batchSize: number;
   seed: number;
+  /** Per-epoch telemetry in the history (absent: off). */
+  telemetry?: boolean;
 };
 
 /** A spec field that is missing, unknown or out of range; `path` is the dotted field. */
@@ -94,7 +96,7 @@ function setFilled(out: Record<string, unknown>, k: string, h: Hyper, v: JsonVal
   else out[k] = v;
 }
 
-const TOP = ["data", "model", "optimizer", "epochs", "batchSize", "seed"];
+const TOP = ["data", "model", "optimizer", "epochs", "batchSize", "seed", "telemetry"];
 
 /** Entries by spec section, for code that walks a spec generically (flags, docs). */
 export const SECTIONS = { data: DATASETS, model: MODELS, optimizer: ALGORITHMS, base: BASES } as const;
@@ -140,6 +142,16 @@ function crossChecks(s: RunSpec): void {
     if (o.ascentBatch !== "same") throw new SpecError(`optimizer.ascentBatchSize cannot be combined with optimizer.ascentBatch ${JSON.stringify(o.ascentBatch)}`, "optimizer.ascentBatchSize");
     if (typeof o.m === "number") throw new SpecError("optimizer.ascentBatchSize cannot be combined with optimizer.m", "optimizer.ascentBatchSize");
     if (o.ascentBatchSize > s.data.trainSize) throw new SpecError(`optimizer.ascentBatchSize ${o.ascentBatchSize} is larger than data.trainSize ${s.data.trainSize}`, "optimizer.ascentBatchSize");
+  }
+  if (typeof o.accumulate === "number") {
+    if (s.batchSize % o.accumulate !== 0) throw new SpecError(`optimizer.accumulate must divide batchSize ${s.batchSize} (got ${o.accumulate})`, "optimizer.accumulate");
+    // Like m-SAM: splitting the batch would split the BatchNorm statistics the trainer carries in it.
+    if (s.model.batchNorm) throw new SpecError("optimizer.accumulate cannot be combined with model.batchNorm (micro-batches would split the BatchNorm statistics)", "optimizer.accumulate");
+    if (typeof o.m === "number") throw new SpecError("optimizer.accumulate cannot be combined with optimizer.m (accumulateMode per-micro-batch is m-SAM)", "optimizer.accumulate");
+  }
+  if ((o.perturbLeaves === "norm" || o.name === "sam-on") && !s.model.batchNorm) {
+    const what = o.name === "sam-on" ? "optimizer.name sam-on" : 'optimizer.perturbLeaves "norm"';
+    throw new SpecError(`${what} perturbs normalization layers only and needs model.batchNorm true (this model has none)`, o.name === "sam-on" ? "optimizer.name" : "optimizer.perturbLeaves");
   }
   if (o.bnStats === "perturbed" && !s.model.batchNorm) throw new SpecError('optimizer.bnStats "perturbed" needs model.batchNorm true (without BatchNorm there are no running statistics)', "optimizer.bnStats");
   // What only the library knows (nesterov without momentum, λ ≤ r, …): build it and report.

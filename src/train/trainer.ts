@@ -65,9 +65,18 @@ export type EpochRecord = {
   skippedSteps: number;
   /** Instrument values of this epoch (`measureEvery`), if any. */
   measures?: Record<string, number>;
+  /**
+   * With `telemetry: true` in the spec: the epoch's means over its (finite) steps of the step
+   * telemetry (sam/core.ts StepTelemetry); null where no step had the quantity (SGD's ε).
+   */
+  telemetry?: Record<TelemetryKey, number | null>;
   /** Seconds since training started (resumed runs include the time before the checkpoint). */
   seconds: number;
 };
+
+/** The telemetry quantities, in the order they are logged. */
+export const TELEMETRY_KEYS = ["lossClean", "lossPerturbed", "gap", "gradNorm", "epsNorm", "cosine"] as const;
+export type TelemetryKey = (typeof TELEMETRY_KEYS)[number];
 
 export type TrainResult = {
   /** The filled run spec and its key. */
@@ -162,6 +171,10 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   let lossSum = 0;
   let skippedInEpoch = 0;
   let skippedTotal = 0;
+  // Telemetry sums and counts over the epoch's finite steps (host numbers: they go into checkpoints).
+  const telemetryOn = c.telemetry === true;
+  let telSum = TELEMETRY_KEYS.map(() => 0);
+  let telCount = TELEMETRY_KEYS.map(() => 0);
   let elapsedBefore = 0;
   let history: EpochRecord[] = [];
   const ascentRng = rng(c.seed, 3);
@@ -193,6 +206,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
     optState = trees.optimizer;
     fullGrad = trees.full_grad ?? null;
     ({ epoch: epoch0, stepInEpoch: step0, t, lossSum, skippedInEpoch, skippedTotal } = meta.position);
+    if (meta.position.telemetry) ({ sums: telSum, counts: telCount } = meta.position.telemetry);
     history = meta.history;
     elapsedBefore = meta.elapsedSeconds;
     ascentRng.setState(meta.ascentRngState);
@@ -202,7 +216,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   const trainSet = upload(ds.trainX, noise.given, ds.inputDim);
   const testSet = upload(ds.testX, ds.testY, ds.inputDim);
   const valSet = val ? upload(val.x, valLabels!, ds.inputDim) : null;
-  const step = phasedStep(opt, loss, { hasAux: true, auxFrom: c.optimizer.bnStats === "perturbed" ? "perturbed" : "clean" });
+  const step = phasedStep(opt, loss, { hasAux: true, auxFrom: c.optimizer.bnStats === "perturbed" ? "perturbed" : "clean", telemetry: telemetryOn });
   // Mean gradient over a chunk, weighted by its size, for the full-gradient oracle.
   const chunkGrad = jit((p: any, ms: any, x: np.Array, y: np.Array) => {
     const n = x.shape[0];
@@ -246,7 +260,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
       meta: {
         spec: c,
         key,
-        position: { epoch, stepInEpoch, t, lossSum, skippedInEpoch, skippedTotal },
+        position: { epoch, stepInEpoch, t, lossSum, skippedInEpoch, skippedTotal, ...(telemetryOn ? { telemetry: { sums: telSum, counts: telCount } } : {}) },
         history,
         ascentRngState: ascentRng.getState(),
         elapsedSeconds: seconds(),
@@ -263,6 +277,8 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
       if (first === 0) {
         lossSum = 0;
         skippedInEpoch = 0;
+        telSum = TELEMETRY_KEYS.map(() => 0);
+        telCount = TELEMETRY_KEYS.map(() => 0);
       }
       for (let s = first; s < batches.length; s++) {
         const b = take(trainSet, batches[s]);
@@ -292,7 +308,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
             const o = e.output;
             params = o.params;
             optState = o.state;
-            tree.dispose([o.loss, o.finite, o.aux]);
+            tree.dispose([o.loss, o.finite, o.aux, o.telemetry]);
             modelState = prevModelState;
             await checkpoint(epoch, s);
             e.message = `epoch ${epoch}, ${e.message}`;
@@ -305,6 +321,17 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
         await blockUntilReady([params, optState, modelState]);
         const ok = (await (out.finite as np.Array).data())[0];
         const l = (await (out.loss as np.Array).data())[0];
+        if (out.telemetry) {
+          // One read for the six scalars.
+          const v = await np.stack(TELEMETRY_KEYS.map((k) => out.telemetry[k])).data();
+          if (ok)
+            TELEMETRY_KEYS.forEach((_, i) => {
+              if (Number.isFinite(v[i])) {
+                telSum[i] += v[i];
+                telCount[i]++;
+              }
+            });
+        }
         t++;
         if (ok) lossSum += l;
         else {
@@ -343,6 +370,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
         noisyTrainAccuracy: noise.count > 0 ? noisyHit / noise.count : null,
         ...(va ? { validationLoss: va.loss, validationAccuracy: va.correct.reduce((a, v) => a + v, 0) / valSet!.n } : {}),
         skippedSteps: skippedInEpoch,
+        ...(telemetryOn ? { telemetry: Object.fromEntries(TELEMETRY_KEYS.map((k, i) => [k, telCount[i] > 0 ? telSum[i] / telCount[i] : null])) as Record<TelemetryKey, number | null> } : {}),
         seconds: seconds(),
       };
       if (hooks.measure && hooks.measureEvery && epoch % hooks.measureEvery === 0) {

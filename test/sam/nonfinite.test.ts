@@ -2,7 +2,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import { applyUpdates, fsam, NonFiniteError, phasedStep, plain, randomPerturbation, sam, sgd, adam, asam, fasam, gsam, lookSam, fisherSam, multiStepSam, gradNormPenalty, chain, clipByGlobalNorm, type SharpnessAwareOptimizer } from "../../src/index.js";
+import { applyUpdates, fsam, NonFiniteError, phasedStep, plain, randomPerturbation, sam, sgd, adam, asam, fasam, gsam, lookSam, fisherSam, multiStepSam, gradNormPenalty, wsam, vasso, chain, clipByGlobalNorm, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { flat, maxTreeDiff, setup } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams } from "../fixtures.js";
 
@@ -51,6 +51,11 @@ const table: [string, () => SharpnessAwareOptimizer<any>, Set<number>?][] = [
   ["sam p = ∞", () => sam(base(), { rho: 0.1, p: Infinity })],
   ["sam, unnormalized", () => sam(base(), { rho: 0.1, normalize: false })],
   ["sam after clip-by-global-norm", () => sam(chain(clipByGlobalNorm(1), base()), { rho: 0.1 })],
+  ["wsam (decoupled: the sharpness step outside the base)", () => wsam(base(), { rho: 0.1, learningRate: 0.1 })],
+  ["wsam (coupled)", () => wsam(base(), { rho: 0.1, decouple: false })],
+  ["vasso (EMA of g)", () => vasso(base(), { rho: 0.1 })],
+  ["sam, weights only", () => sam(base(), { rho: 0.1, perturbLeaves: (p: string) => p.startsWith("w") })],
+  ["sam, accumulate 2", () => sam(base(), { rho: 0.1, accumulate: 2 })],
 ];
 
 for (const [name, make, poisonedHere = poisoned] of table) {

@@ -43,8 +43,8 @@ test("the key is stable under key order and spelled-out defaults, and changes wi
 
 test("fillSpec: one-line errors naming the field and what is allowed", () => {
   const bad: [unknown, RegExp][] = [
-    [{ ...mnistSpec(), extra: 1 }, /^extra: unknown field of a run spec \(fields: data, model, optimizer, epochs, batchSize, seed\)$/],
-    [mnistSpec({ optimizer: { name: "sam", sigma: 1 } }), /^optimizer\.sigma: "sigma" is not a hyperparameter of optimizer sam \(it takes rho, normalize, p, m, rhoSchedule, switchEpoch, ascentBatch, ascentBatchSize, bnStats, nonFinite\)$/],
+    [{ ...mnistSpec(), extra: 1 }, /^extra: unknown field of a run spec \(fields: data, model, optimizer, epochs, batchSize, seed, telemetry\)$/],
+    [mnistSpec({ optimizer: { name: "sam", sigma: 1 } }), /^optimizer\.sigma: "sigma" is not a hyperparameter of optimizer sam \(it takes rho, normalize, p, m, rhoSchedule, switchEpoch, ascentBatch, ascentBatchSize, bnStats, accumulate, accumulateMode, perturbLeaves, nonFinite\)$/],
     [mnistSpec({ optimizer: { name: "sam", rho: -1 } }), /^optimizer\.rho must be a finite number ≥ 0 \(got -1\)$/],
     [mnistSpec({ optimizer: { name: "fsam", lambda: 1 } }), /^optimizer\.lambda must be a finite number in \[0, 1\) \(got 1\)$/],
     [mnistSpec({ optimizer: { name: "nope" } }), /^optimizer\.name must be one of sgd, sam, asam/],
@@ -108,7 +108,9 @@ test("sweeps: grid product in order, whole objects before their fields, seeded r
 for (const e of Object.values(ALGORITHMS).filter((x) => x.name !== "sgd")) {
   test(`registry ↔ library: ${e.name}'s factory and its specs reject the same values in the same words`, () => {
     const ctx = { stepsPerEpoch: 1, totalSteps: 1, seed: 0, lr: 0.1, lr0: 0.1 };
-    const defaults = fillSpec(mnistSpec({ optimizer: { name: e.name } })).optimizer;
+    // SAM-ON perturbs normalization layers: its specs need a model with them.
+    const bn = { batchNorm: e.name === "sam-on" };
+    const defaults = fillSpec(mnistSpec({ optimizer: { name: e.name }, ...bn })).optimizer;
     assert.doesNotThrow(() => e.create(defaults, sgd({ learningRate: 0.1 }), ctx));
     let checked = 0;
     for (const [name, h] of Object.entries(e.descriptor.params)) {
@@ -116,7 +118,7 @@ for (const e of Object.values(ALGORITHMS).filter((x) => x.name !== "sgd")) {
       const bad = h.min - 1;
       const allowed = allowedText(h).replace(/[()[\]]/g, "\\$&");
       assert.throws(() => e.create({ ...defaults, [name]: bad }, sgd({ learningRate: 0.1 }), ctx), new RegExp(`^RangeError: ${e.descriptor.fn}: ${name} must be ${allowed} \\(got ${bad}\\)$`));
-      assert.throws(() => fillSpec(mnistSpec({ optimizer: { name: e.name, [name]: bad } })), new RegExp(`^SpecError: optimizer\\.${name} must be ${allowed} \\(got ${bad}\\)$`));
+      assert.throws(() => fillSpec(mnistSpec({ optimizer: { name: e.name, [name]: bad }, ...bn })), new RegExp(`^SpecError: optimizer\\.${name} must be ${allowed} \\(got ${bad}\\)$`));
       checked++;
     }
     assert.ok(checked > 0 || e.name === "random-perturbation" || e.name === "gnr" || Object.keys(e.descriptor.params).length === 0, `${e.name}: nothing checked`);
@@ -144,10 +146,12 @@ test("registry ↔ README: the hyperparameter table is the registry's", () => {
 test("fields added later (omitDefault) stay out of a filled spec at their default, so old keys hold", () => {
   const base = mnistSpec({ optimizer: { name: "sam", rho: 0.1 } });
   const filled = fillSpec(base);
-  for (const k of ["ascentBatchSize", "bnStats"]) assert.ok(!(k in filled.optimizer), k);
+  for (const k of ["ascentBatchSize", "bnStats", "accumulate", "accumulateMode", "perturbLeaves"]) assert.ok(!(k in filled.optimizer), k);
+  assert.ok(!("telemetry" in filled));
   assert.ok(!("clipNorm" in filled.optimizer.base));
   assert.ok(!("validationSize" in filled.data));
-  const spelled = setPath(setPath(setPath(base, "optimizer.bnStats", "clean"), "optimizer.base.clipNorm", null), "data.validationSize", 0);
+  let spelled = setPath(setPath(setPath(base, "optimizer.bnStats", "clean"), "optimizer.base.clipNorm", null), "data.validationSize", 0);
+  for (const [k, v] of [["optimizer.accumulate", 1], ["optimizer.accumulateMode", "global"], ["optimizer.perturbLeaves", "all"], ["telemetry", false]] as const) spelled = setPath(spelled, k, v);
   assert.equal(runKey(spelled), runKey(base), "spelling the defaults out keeps the key");
   assert.notEqual(runKey(setPath(base, "data.validationSize", 100)), runKey(base));
   assert.equal(fillSpec(setPath(base, "optimizer.base.clipNorm", 1)).optimizer.base.clipNorm, 1);
