@@ -58,6 +58,7 @@ Usage:
   sharpness worker --queue redis://HOST:PORT [--jobs N]   run queued sweep jobs on this machine
   sharpness report DIR        (re)build summary.json and report.html from the results in DIR
   sharpness measure --checkpoint DIR   sharpness measures of a trained run (table + JSON)
+  sharpness rho-finder [flags]   is SAM worth it here, with which ρ? a ρ grid on a validation split → CI, plot
   sharpness interpolate A B   loss and accuracy between two runs (JSON + SVG)
   sharpness reproduce [ID…] --out DIR [--scale quick|default|full]
                               the papers' claims as experiments with verdicts → DIR/index.html
@@ -67,7 +68,8 @@ Usage:
   sharpness <command> --help  flags of a command
 `;
 
-function loadData(name: string): ImageDataset {
+/** The named data set, announced on stderr (loading takes a moment). */
+export function loadData(name: string): ImageDataset {
   process.stderr.write(`loading ${name}…\n`);
   return name === "mnist" ? loadMnist() : loadFashionMnist();
 }
@@ -305,7 +307,8 @@ export async function main(argv: string[], opts: { threads?: boolean; threadsAut
     if (cmd === "interpolate") return await (await import("./measure.js")).interpolateCommand(rest);
     if (cmd === "diag-net") return await (await import("./diag-net.js")).diagNetCommand(rest);
     if (cmd === "reproduce") return await (await import("./reproduce.js")).reproduceCommand(rest);
-    throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: train, compare, sweep, worker, report, measure, interpolate, diag-net, reproduce; see sharpness --help)`);
+    if (cmd === "rho-finder") return await (await import("./rho-finder.js")).rhoFinderCommand(rest);
+    throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: train, compare, sweep, worker, report, measure, interpolate, diag-net, reproduce, rho-finder; see sharpness --help)`);
   } catch (e) {
     const err = e as Error;
     if (process.env.SHARPNESS_DEBUG) process.stderr.write(`${err.stack}\n`);

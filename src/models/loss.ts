@@ -14,6 +14,16 @@ export function crossEntropy(logits: np.Array, labels: np.Array): np.Array {
 }
 
 /**
+ * Softmax cross-entropy of logits [N, K] against int32 labels [N], one value per example ([N]).
+ * Consumes both. Its mean is `crossEntropy`'s value.
+ */
+export function crossEntropyPerExample(logits: np.Array, labels: np.Array): np.Array {
+  const k = logits.shape[logits.ndim - 1];
+  const lp = nn.logSoftmax(logits, -1);
+  return np.sum(lp.mul(nn.oneHot(labels, k).astype(np.float32)), -1).neg();
+}
+
+/**
  * The training loss of a model for `step(..., { hasAux: true })`:
  * `(params, {x, y, state}) => [mean cross-entropy, newState]`. The model state rides in the
  * batch so it is an argument (closures are frozen under jit) and comes back as the aux of the
@@ -23,5 +33,21 @@ export function classificationLoss<P extends Params, S extends ModelState>(model
   return (params: P, batch: ClassBatch<S>): [np.Array, S] => {
     const [logits, state] = model.apply(params, batch.state, batch.x, true);
     return [crossEntropy(logits, batch.y), state];
+  };
+}
+
+/**
+ * The per-example counterpart of `classificationLoss` (for `StepOptions.perExampleLoss`, read by
+ * ESAM's data selection): `(params, {x, y, state}) => [[N] cross-entropies, newState]`, the same
+ * forward pass in training mode (BatchNorm on the batch's statistics, so an example's loss
+ * depends on the rest of the batch).
+ *
+ * @example
+ * const step = phasedStep(opt, classificationLoss(model), { hasAux: true, perExampleLoss: classificationLossPerExample(model) });
+ */
+export function classificationLossPerExample<P extends Params, S extends ModelState>(model: Model<P, S>) {
+  return (params: P, batch: ClassBatch<S>): [np.Array, S] => {
+    const [logits, state] = model.apply(params, batch.state, batch.x, true);
+    return [crossEntropyPerExample(logits, batch.y), state];
   };
 }

@@ -238,13 +238,15 @@ export function sweepVerdict(s: Summary): string {
 type Band = { group: string; epoch: number; n: number; mean: number; lo: number | null; hi: number | null };
 
 /** Mean and 95% CI band over a group's seeds, epoch by epoch. */
-function bands(s: Summary, field: "testAccuracy" | "trainLoss" | "noisyTrainAccuracy"): Band[] {
+type BandField = "testAccuracy" | "trainLoss" | "noisyTrainAccuracy" | `telemetry.${"gap" | "epsNorm" | "cosine" | "gradNorm"}`;
+
+function bands(s: Summary, field: BandField): Band[] {
   const byKey = new Map(s.results.map((r) => [r.key, r]));
   return s.groups.flatMap((g) => {
     const values = new Map<number, number[]>();
     for (const k of g.keys)
       for (const e of byKey.get(k)?.history ?? []) {
-        const v = e[field];
+        const v = field.startsWith("telemetry.") ? (e.telemetry?.[field.slice(10) as "gap"] ?? null) : e[field as "testAccuracy"];
         if (finite(v)) values.set(e.epoch, [...(values.get(e.epoch) ?? []), v]);
       }
     return [...values].sort(([a], [b]) => a - b).map(([epoch, xs]) => {
@@ -346,6 +348,15 @@ export async function renderSweepBody(s: Summary): Promise<string> {
     curves.push(await vegaLiteToSvg(bandSpec(bands(s, "trainLoss"), labels, "training loss (clean pass, given labels)", "loss", false)));
     const noisy = bands(s, "noisyTrainAccuracy");
     if (noisy.length) curves.push(await vegaLiteToSvg(bandSpec(noisy, labels, "noisy labels fitted (train acc. on the noisy subset)", "fitted", true)));
+    // Runs with telemetry (spec "telemetry": true): what SAM does, epoch by epoch.
+    for (const [field, title, axis] of [
+      ["telemetry.gap", "surrogate gap L(w + ε) − L(w) (epoch mean)", "gap"],
+      ["telemetry.cosine", "cos(g, g_s) between the clean and perturbed-point gradients (epoch mean)", "cosine"],
+      ["telemetry.gradNorm", "‖g‖, the clean gradient's norm (epoch mean)", "‖g‖"],
+    ] as const) {
+      const rows = bands(s, field);
+      if (rows.length) curves.push(await vegaLiteToSvg(bandSpec(rows, labels, title, axis, false)));
+    }
     for (const path of numericVarying(s)) versus.push({ path, plots: await versusPlots(s, path) });
   }
   const extra = Object.fromEntries(Object.entries(s).filter(([k]) => !RESERVED.has(k)));

@@ -26,6 +26,13 @@
  * `step(..., { phase })` takes it; under jit compile one step per phase (`phasedStep` does) rather
  * than branching in the graph, so a one-pass phase really costs one pass.
  *
+ * Example selection (ESAM's sharpness-sensitive data selection): a variant with
+ * `selectExamples` gets the per-example losses lᵢ(w) (kept from the clean pass, which then runs on
+ * the mean of `options.perExampleLoss`) and lᵢ(w + ε) (one forward pass), returns 0/1 weights,
+ * and the second pass is ∇ Σᵢ weightᵢ·lᵢ(w + ε) / max(Σᵢ weightᵢ, 1) at w + ε. Shapes stay static
+ * (weights, not a gather), so the second pass costs what SAM's does. Without such a variant none
+ * of this runs.
+ *
  * Ownership: `step` consumes `params`, `state`, `batch` and the arrays in its options; it
  * returns fresh `params`, `state`, `loss` (0-d) and `aux`. No host reads: eager or under `jit`.
  */
@@ -69,6 +76,12 @@ export interface StepOptions {
    * chain of ascent steps. Consumed.
    */
   at?: Params;
+  /**
+   * The per-example losses of the same model and batch as `loss`: `(params, batch) => [n]`, or
+   * `[[n], aux]` with `hasAux`. Read only by a variant that selects examples
+   * (`Perturbation.selectExamples`, ESAM), which then requires it; ignored otherwise.
+   */
+  perExampleLoss?: LossFn;
 }
 
 /** Per-step diagnostics (`StepOptions.telemetry`), each a 0-d float32 array; means over m-SAM's sub-batches. */
@@ -180,6 +193,17 @@ export interface Perturbation<X> {
   needsFullGrad?: boolean;
   /** Host-side step kind for step t (0-based); default "step". */
   phase?(t: number): string;
+  /**
+   * Example selection (ESAM's sharpness-sensitive data selection): weights [n] (0/1 float) from
+   * the per-example losses at the clean point (`clean`, [n]) and at w + ε (`perturbed`, [n]).
+   * When defined (and the variant is not trivial), `step` requires `options.perExampleLoss`, takes
+   * the clean pass on the mean of the per-example losses (keeping the vector), runs one forward
+   * pass of the per-example losses at w + ε, and makes the second pass the gradient at w + ε of
+   * Σᵢ weightᵢ·lᵢ(w + ε) / max(Σᵢ weightᵢ, 1). Static shapes: examples are weighted, never
+   * gathered. Per group (m-SAM sub-batch, per-micro-batch accumulation); global accumulation
+   * selects over the whole batch. Consumes `clean`, `perturbed`, `extra`, `count`.
+   */
+  selectExamples?(clean: np.Array, perturbed: np.Array, extra: X, count: np.Array): [np.Array, X];
 }
 
 /** `initExtra` for variants without state of their own: disposes `params`, returns `{}`. */
@@ -257,6 +281,36 @@ export function hvpAt(loss: LossFn, hasAux: boolean, params: Params, batch: unkn
   const [primal, tangent] = jvp(f, [params], [v]) as [Params, Params];
   tree.dispose([primal, batch as Params]);
   return tangent;
+}
+
+/**
+ * The per-example loss's passes for example selection: a value-and-grad of the mean with the
+ * vector (and the user's aux) as aux, a forward of the vector, and the gradient of the weighted
+ * mean Σᵢ wᵢ lᵢ / denom (weights and denom ride in the second argument: constants to `grad`).
+ */
+function perExample(perLoss: LossFn, hasAux: boolean, owner: string) {
+  const vector = (p: Params, b: unknown): [np.Array, any] => {
+    const out = perLoss(p, b);
+    if (hasAux && (!Array.isArray(out) || out.length !== 2)) throw new TypeError(`${owner}: with hasAux perExampleLoss must return [[n], aux]`);
+    if (!hasAux && Array.isArray(out)) throw new TypeError(`${owner}: perExampleLoss returned a pair; pass { hasAux: true }`);
+    const [vec, aux] = hasAux ? (out as [np.Array, any]) : [out as np.Array, undefined];
+    if (vec.ndim !== 1) throw new TypeError(`${owner}: perExampleLoss must return one loss per example, shape [n] (got [${vec.shape.join(", ")}])`);
+    return [vec, aux];
+  };
+  const meanWithVector = (p: Params, b: unknown) => {
+    const [vec, aux] = vector(p, b);
+    return [np.mean(vec.ref), [vec, aux]];
+  };
+  const weighted = (p: Params, wb: { batch: unknown; weights: np.Array; denom: np.Array }): any => {
+    const [vec, aux] = vector(p, wb.batch);
+    const l = np.sum(vec.mul(wb.weights)).div(wb.denom);
+    return hasAux ? [l, aux] : l;
+  };
+  return {
+    valueAndGrad: valueAndGrad(meanWithVector as any, { hasAux: true }) as unknown as (p: Params, b: unknown) => [[np.Array, [np.Array, any]], Params],
+    forward: vector,
+    weightedGrad: gradOnly(weighted as LossFn, hasAux) as (p: Params, wb: { batch: unknown; weights: np.Array; denom: np.Array }) => Params,
+  };
 }
 
 /** Batch leaves' leading size; every leaf must agree. */
@@ -347,6 +401,9 @@ export function makeSharpnessAware<BS, X>(
     throw new RangeError(`${owner}: m and accumulate cannot be combined (accumulateMode "per-micro-batch" is m-SAM with m = batch / accumulate)`);
   }
   const everyLeaf = perturbLeaves === "all" && rhoScale === undefined;
+  // Example selection (ESAM): only a non-trivial variant that defines it pays for it.
+  const selecting = variant.selectExamples !== undefined && !variant.trivial;
+  if (selecting && variant.cleanPass === "none") throw new Error(`${owner}: selectExamples needs a clean pass (cleanPass "grad" or "forward")`);
   // A variant reduced to its base optimizer (ρ = 0) always takes the clean gradient.
   const cleanPass = variant.trivial ? "grad" : (variant.cleanPass ?? "grad");
   return {
@@ -376,6 +433,11 @@ export function makeSharpnessAware<BS, X>(
       };
       if (variant.needsFullGrad && !options.fullGrad) fail(new Error(`${owner}: step needs options.fullGrad, the full-data gradient at w`));
       const second = !variant.trivial && (variant.secondPass ? variant.secondPass(phase) : true);
+      if (selecting && options.perExampleLoss === undefined) fail(new Error(`${owner}: step needs options.perExampleLoss, the per-example losses [n] of the same model and batch (selectExamples)`));
+      if (selecting && options.ascentBatch !== undefined) fail(new RangeError(`${owner}: selectExamples compares per-example losses on one batch (no ascentBatch)`));
+      // This step selects examples: clean per-example losses, a forward at w + ε, a weighted second pass.
+      const sel = selecting && second;
+      const per = sel ? perExample(options.perExampleLoss!, hasAux, owner) : null;
 
       // The batch splits into `groups` (each with its own ε: m-SAM, per-micro-batch
       // accumulation) of `micro` micro-batches (one ε from their mean gradient: global
@@ -433,13 +495,28 @@ export function makeSharpnessAware<BS, X>(
           phase,
         };
         // 1. The clean pass.
+        const cleanVecs: np.Array[] = [];
         let lClean: np.Array | undefined;
         let g: Params | undefined;
         if (cleanPass !== "none") {
           const ls: np.Array[] = [];
           const gs: Params[] = [];
           for (const ascent of ascents) {
-            if (cleanPass === "forward") {
+            if (per) {
+              // The clean pass on the mean of the per-example losses, keeping the vector.
+              if (cleanPass === "forward") {
+                const [vec, a] = per.forward(origin(), tree.ref(ascent));
+                ls.push(np.mean(vec.ref));
+                cleanVecs.push(vec);
+                takeAux(a);
+              } else {
+                const [[l, [vec, a]], gi] = per.valueAndGrad(origin(), tree.ref(ascent));
+                ls.push(l);
+                cleanVecs.push(vec);
+                gs.push(gi);
+                takeAux(a);
+              }
+            } else if (cleanPass === "forward") {
               const [l, a] = forward(origin(), tree.ref(ascent));
               ls.push(l);
               takeAux(a);
@@ -479,7 +556,29 @@ export function makeSharpnessAware<BS, X>(
             const wantValue = telemetry || cleanPass === "none" || (hasAux && options.auxFrom === "perturbed" && j === 0);
             const ls2: np.Array[] = [];
             const gs2: Params[] = [];
-            mine.forEach((part, i) => {
+            if (per) {
+              // Per-example losses at w + ε (one forward per micro-batch), the variant's weights
+              // over the group, and the gradient of the weighted mean of the kept examples.
+              const pert = mine.map((part, i) => {
+                const [vec, a2] = per.forward(treeAdd(origin(), tree.ref(eps)), tree.ref(part));
+                if (j === 0 && i === 0 && hasAux && options.auxFrom === "perturbed") {
+                  if (aux !== undefined) tree.dispose(aux);
+                  aux = a2;
+                } else if (a2 !== undefined) tree.dispose(a2);
+                if (telemetry) ls2.push(np.mean(vec.ref));
+                return vec;
+              });
+              const cat = (vs: np.Array[]) => (vs.length === 1 ? vs[0] : np.concatenate(vs, 0));
+              const [weights, nextExtra] = variant.selectExamples!(cat(cleanVecs), cat(pert), extra, state.count.ref);
+              extra = nextExtra;
+              const denom = np.maximum(np.sum(weights.ref), 1);
+              mine.forEach((part, i) => {
+                const w = mine.length === 1 ? weights.ref : weights.ref.slice([i * size, (i + 1) * size]);
+                gs2.push(per.weightedGrad(treeAdd(origin(), tree.ref(eps)), { batch: tree.ref(part), weights: w, denom: denom.ref }));
+              });
+              weights.dispose();
+              denom.dispose();
+            } else mine.forEach((part, i) => {
               const point = treeAdd(origin(), tree.ref(eps));
               if (wantValue) {
                 const [[l2, a2], g2] = vg(point, tree.ref(part));
@@ -491,7 +590,8 @@ export function makeSharpnessAware<BS, X>(
                 } else if (a2 !== undefined) tree.dispose(a2);
               } else gs2.push(gOnly(point, tree.ref(part)));
             });
-            gs = treeMean(gs2);
+            // Selection: each micro-batch's term already carries 1/Σ weights over the group, so sum.
+            gs = per ? gs2.reduce((a, b) => treeAdd(a, b)) : treeMean(gs2);
             if (ls2.length) lPert = scalarMean(ls2);
             if (at !== undefined) ascentOut = treeAdd(origin(), tree.ref(eps));
             tree.dispose(eps);
@@ -590,13 +690,13 @@ export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params; at?: Params
  * const out = step(params, state, batch, t);
  * // … step.dispose() when done
  */
-export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true, auxFrom = "clean" as "clean" | "perturbed", telemetry = false } = {}) {
+export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true, auxFrom = "clean" as "clean" | "perturbed", telemetry = false, perExampleLoss = undefined as LossFn | undefined } = {}) {
   const cache = new Map<string, (p: any, s: any, b: any, x: StepInputs) => StepOutput<S>>();
   const run = (params: Params, state: S, batch: unknown, t: number, inputs: StepInputs = {}): StepOutput<S> => {
     const phase = opt.phase(t);
     let f = cache.get(phase);
     if (!f) {
-      const g = (p: any, s: any, b: any, x: StepInputs) => opt.step(loss, p, s, b, { hasAux, phase, auxFrom, telemetry, ...x });
+      const g = (p: any, s: any, b: any, x: StepInputs) => opt.step(loss, p, s, b, { hasAux, phase, auxFrom, telemetry, perExampleLoss, ...x });
       f = jitted ? (jit(g as any) as any) : g;
       cache.set(phase, f!);
     }

@@ -35,7 +35,7 @@
  */
 import "../engine/polyfills.js";
 import { blockUntilReady, grad, jit, numpy as np, tree } from "@jax-js/jax";
-import { classificationLoss, crossEntropy } from "../models/loss.js";
+import { classificationLoss, classificationLossPerExample, crossEntropy } from "../models/loss.js";
 import { disposeDeviceSet, epochBatches, evalBatches, meanOverRows, take, upload, type DeviceSet } from "../data/batches.js";
 import { subsetTrain, symmetricLabelNoise, validationSplit } from "../data/prepare.js";
 import type { ImageDataset } from "../data/types.js";
@@ -216,7 +216,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   const trainSet = upload(ds.trainX, noise.given, ds.inputDim);
   const testSet = upload(ds.testX, ds.testY, ds.inputDim);
   const valSet = val ? upload(val.x, valLabels!, ds.inputDim) : null;
-  const step = phasedStep(opt, loss, { hasAux: true, auxFrom: c.optimizer.bnStats === "perturbed" ? "perturbed" : "clean", telemetry: telemetryOn });
+  const step = phasedStep(opt, loss, { hasAux: true, auxFrom: c.optimizer.bnStats === "perturbed" ? "perturbed" : "clean", telemetry: telemetryOn, perExampleLoss: classificationLossPerExample(model) });
   // Mean gradient over a chunk, weighted by its size, for the full-gradient oracle.
   const chunkGrad = jit((p: any, ms: any, x: np.Array, y: np.Array) => {
     const n = x.shape[0];

@@ -190,6 +190,26 @@ test("no accuracy-against plot when no numeric field varies; no noisy plot witho
   assert.equal(s.groups[0].metrics.noisyTrainAccuracy.mean, null);
 });
 
+test("runs with telemetry: the report plots the surrogate gap, cos(g, g_s) and ‖g‖ per epoch; SGD has no gap line", async () => {
+  const withTelemetry = (r: RunResult, sam: boolean): RunResult => ({
+    ...r,
+    history: r.history.map((e, i) => ({
+      ...e,
+      telemetry: { lossClean: e.trainLoss, lossPerturbed: sam ? e.trainLoss + 0.1 / (i + 1) : null, gap: sam ? 0.1 / (i + 1) : null, gradNorm: 2 - i * 0.5, epsNorm: sam ? 0.05 : null, cosine: sam ? 0.99 : null },
+    })),
+  });
+  const rs = [0, 1].flatMap((seed) => [withTelemetry(fake(SGD, seed, 0.7, 0.01), false), withTelemetry(fake(sam(0.1), seed, 0.72, 0.01), true)]);
+  const html = await renderSweepHtml(summarizeRuns(rs, []));
+  const plots = svgs(html);
+  const gap = plots.find((p) => p.includes("surrogate gap"));
+  assert.ok(gap, "gap plot");
+  assert.ok(plots.some((p) => p.includes("cos(g, g_s)")));
+  assert.ok(plots.some((p) => p.includes("the clean gradient"))); // ‖g‖: SGD has it too
+  // Without telemetry in the runs, none of these plots.
+  const plain = await renderSweepHtml(summarizeRuns([0, 1].flatMap((seed) => [fake(SGD, seed, 0.7, 0.01), fake(sam(0.1), seed, 0.72, 0.01)]), []));
+  assert.ok(!plain.includes("surrogate gap"));
+});
+
 test("writeSweepReport: partial sweep with a failure, then an empty directory", async () => {
   const dir = mkdtempSync(join(tmpdir(), "sweep-report-"));
   try {
