@@ -69,7 +69,7 @@ export { batchNorm, conv3x3, dense, maxPool2, heNormal, glorotUniform } from "./
 export type { Model, ModelState } from "./models/types.js";
 
 export { lpPerturbation } from "./sam/lp-ball.js";
-export { rhoInvSqrt, rhoFollowLr, rhoSwitch, type Rho, type RhoSchedule } from "./sam/rho.js";
+export { rhoInvSqrt, rhoFollowLr, rhoSwitch, rhoEvery, type Rho, type RhoSchedule } from "./sam/rho.js";
 export { fisherSam, type FisherSamOptions, type FisherSamState } from "./sam/fisher-sam.js";
 export { gsam, type GsamOptions, type GsamState } from "./sam/gsam.js";
 export { lookSam, type LookSamOptions, type LookSamState } from "./sam/looksam.js";

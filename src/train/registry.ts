@@ -29,7 +29,7 @@ import { randomPerturbation, randomPerturbationDescriptor } from "../sam/random-
 import { gradNormPenalty, gradNormPenaltyDescriptor } from "../sam/grad-norm-penalty.js";
 import { samFull, samFullDescriptor, samNoiseDescriptor } from "../sam/sam-full.js";
 import { samNoise } from "../sam/sam-noise.js";
-import { rhoFollowLr, rhoInvSqrt, rhoSwitch, type Rho } from "../sam/rho.js";
+import { rhoEvery, rhoFollowLr, rhoInvSqrt, rhoSwitch, type Rho } from "../sam/rho.js";
 import { LEAF_PRESETS } from "../sam/leaves.js";
 import { wsam, wsamDescriptor } from "../sam/wsam.js";
 import { vasso, vassoDescriptor } from "../sam/vasso.js";
@@ -98,8 +98,14 @@ const { perturbLeaves: _leaves, ...sharedFixedLeaves } = shared;
 /** The shared options as the library takes them (omitted fields are at their defaults). */
 const common = (o: Record<string, any>) => ({ nonFinite: o.nonFinite, accumulate: o.accumulate ?? 1, accumulateMode: o.accumulateMode ?? "global", perturbLeaves: o.perturbLeaves ?? "all" });
 const rhoSchedule: Params = {
-  rhoSchedule: { type: "enum", values: ["constant", "inv-sqrt", "follow-lr", "erm-to-sam", "sam-to-erm"], default: "constant", doc: "ρ(t): constant, ρ/√(t+1), ∝ lr, or an ERM↔SAM switch" },
+  rhoSchedule: {
+    type: "enum",
+    values: ["constant", "inv-sqrt", "follow-lr", "erm-to-sam", "sam-to-erm", "every-k"],
+    default: "constant",
+    doc: "ρ(t): constant, ρ/√(t+1), ∝ lr, an ERM↔SAM switch, or ρ on every k-th step only",
+  },
   switchEpoch: { type: "number", default: 1, min: 1, integer: true, doc: "epoch (1-based) where erm-to-sam / sam-to-erm switches" },
+  everyK: { type: "number", default: 2, min: 1, integer: true, omitDefault: true, doc: "with rho-schedule every-k: SAM on one step in k, the base optimizer (one pass) on the others" },
 };
 const ascentBatch: Params = {
   ascentBatch: { type: "enum", values: ["same", "previous", "random"], default: "same", doc: "ascent gradient from this batch (SAM), the previous or a random one (n-SAM / SAM-db)" },
@@ -170,6 +176,8 @@ function rho(o: Record<string, any>, ctx: BuildContext & { lr: ScalarOrSchedule;
       return rhoSwitch(o.rho, at, "erm-to-sam");
     case "sam-to-erm":
       return rhoSwitch(o.rho, at, "sam-to-erm");
+    case "every-k":
+      return rhoEvery(o.rho, o.everyK ?? 2);
     default:
       return o.rho;
   }

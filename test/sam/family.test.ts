@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { blockUntilReady, grad, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import {
   applyUpdates, chain, clipByGlobalNorm, fasam, fisherSam, fsam, gradNormPenalty, gsam, hvpAt, lookSam, multiStepSam, phasedStep,
-  randomPerturbation, rhoInvSqrt, rhoSwitch, sam, samFull, samNoise, sgd, asam, type SharpnessAwareOptimizer,
+  randomPerturbation, rhoEvery, rhoInvSqrt, rhoSwitch, sam, samFull, samNoise, sgd, asam, type SharpnessAwareOptimizer,
 } from "../../src/index.js";
 import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
@@ -168,6 +168,20 @@ test("ρ schedules: values, phases, and ρ(t) = 0 steps are the base step with o
   assert.equal(loss.calls, 1 + 1 + 2, "one pass on each ρ = 0 step, two on the SAM step");
   const back = sam(lr(), { rho: rhoSwitch(0.05, 1, "sam-to-erm") });
   assert.deepEqual([0, 1, 2].map((t) => back.phase(t)), ["step", "base", "base"]);
+});
+
+test("ρ every k-th step: SAM on t mod k = 0, the base step (one pass) between; k = 1 is SAM", () => {
+  const opt = sam(lr(), { rho: rhoEvery(0.05, 2) });
+  assert.deepEqual([0, 1, 2, 3].map((t) => opt.phase(t)), ["step", "base", "step", "base"]);
+  const loss = quad([1, 1]);
+  const ws = steps(opt, loss, [1, 2], 2);
+  // step 0, SAM (DESIGN §7): w1 = [0.795528, 1.591056]; step 1, plain SGD: w2 = 0.8·w1 = [0.636422, 1.272845]
+  assertClose(ws[0], [0.7955279, 1.5910557], 1e-6);
+  assertClose(ws[1], [0.6364223, 1.2728446], 1e-6);
+  assert.equal(loss.calls, 2 + 1);
+  const every1 = steps(sam(lr(), { rho: rhoEvery(0.05, 1) }), quad([1, 3]), [1, 2], 3);
+  assert.deepEqual(every1, steps(sam(lr(), { rho: 0.05 }), quad([1, 3]), [1, 2], 3));
+  assert.throws(() => rhoEvery(0.05, 0), /rhoEvery: k must be/);
 });
 
 test("clipping by global norm in the base applies to the perturbed-point gradient", () => {
