@@ -44,7 +44,7 @@ test("the key is stable under key order and spelled-out defaults, and changes wi
 test("fillSpec: one-line errors naming the field and what is allowed", () => {
   const bad: [unknown, RegExp][] = [
     [{ ...mnistSpec(), extra: 1 }, /^extra: unknown field of a run spec \(fields: data, model, optimizer, epochs, batchSize, seed, telemetry\)$/],
-    [mnistSpec({ optimizer: { name: "sam", sigma: 1 } }), /^optimizer\.sigma: "sigma" is not a hyperparameter of optimizer sam \(it takes rho, normalize, p, m, rhoSchedule, switchEpoch, ascentBatch, ascentBatchSize, bnStats, accumulate, accumulateMode, perturbLeaves, nonFinite\)$/],
+    [mnistSpec({ optimizer: { name: "sam", sigma: 1 } }), /^optimizer\.sigma: "sigma" is not a hyperparameter of optimizer sam \(it takes rho, normalize, p, m, rhoSchedule, switchEpoch, everyK, ascentBatch, ascentBatchSize, bnStats, accumulate, accumulateMode, perturbLeaves, nonFinite\)$/],
     [mnistSpec({ optimizer: { name: "sam", rho: -1 } }), /^optimizer\.rho must be a finite number ≥ 0 \(got -1\)$/],
     [mnistSpec({ optimizer: { name: "fsam", lambda: 1 } }), /^optimizer\.lambda must be a finite number in \[0, 1\) \(got 1\)$/],
     [mnistSpec({ optimizer: { name: "nope" } }), /^optimizer\.name must be one of sgd, sam, asam/],
