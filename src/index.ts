@@ -82,6 +82,7 @@ export { fasam, type FasamOptions } from "./sam/fasam.js";
 export { wsam, wsamDescriptor, type WsamOptions, type WsamState } from "./sam/wsam.js";
 export { vasso, vassoDescriptor, type VassoOptions, type VassoState } from "./sam/vasso.js";
 export { samOn, samOnDescriptor, type SamOnOptions } from "./sam/sam-on.js";
+export { msam, msamDescriptor, type MsamOptions, type MsamState } from "./sam/msam.js";
 
 export { resolveOptions, checkHyper, allowedText, type Descriptor, type Hyper, type NumberHyper, type BooleanHyper, type EnumHyper } from "./optim/hyper.js";
 export { sgdDescriptor } from "./optim/sgd.js";

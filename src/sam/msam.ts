@@ -16,16 +16,20 @@
  * w = w̃ + ρ v/‖v‖. The official code keeps the parameters at the perturbed point w̃ between
  * steps and moves them back (`move_back_from_momentumAscent`) before evaluating and at the end
  * of training; here `params` are always the unperturbed w (evaluation and checkpoints see w),
- * so nothing has to be moved back. The official code's eps is added to ‖v‖, ours to
- * ‖u‖ = η‖v‖: the same unless ‖v‖ ≲ 1e-11/η. ρ = 0 is exactly the base optimizer.
+ * so nothing has to be moved back. The official code's eps (1e-12) is added to ‖v‖, ours to
+ * ‖u‖ = η‖v‖: a relative difference of ~1e-12/‖u‖, below float32 precision unless
+ * ‖u‖ ≲ 1e-5. ρ = 0 is exactly the base optimizer.
  *
  * Code choices and where they differ from the official code:
- * - Weight decay at the perturbed point, as msam.py (d = g + wd·w̃ there): the base optimizer is
+ * - The first step is a plain step at w, as in msam.py: its momentum buffer starts at zeros and
+ *   its inverse norm at 0, so nothing is perturbed before the first update.
+ * - Weight decay at the perturbed point, as msam.py (d = g + wd·w̃ there; the paper's
+ *   Algorithm 1 has no weight decay): the base optimizer is
  *   handed w + ε as its `params` argument, and its update is added to w. So SGD's (and Adam's)
  *   coupled L2 term is wd·(w + ε), exactly the code. Consequence for AdamW: its decoupled decay
  *   acts on w + ε too (w ← w − η·wd·(w + ε) − Adam step), where adamW_msam.py decays the
- *   unperturbed point after its step ((w − Adam step)·(1 − η·wd)); the difference is η·wd·ρ
- *   per step.
+ *   unperturbed point after its step ((w − Adam step)·(1 − η·wd)); the difference is about
+ *   η·wd·ρ in norm per step.
  * - Other bases: ε follows the last applied update whatever the base is. For Adam/AdamW that is
  *   the preconditioned step −η m̂/(√v̂ + eps) (plus AdamW's decay term), whereas the official
  *   optimizer/adamW_msam.py perturbs along −m/‖m‖, the raw first moment `exp_avg`. The two do
@@ -66,7 +70,11 @@ import { leafPredicate, leafScales } from "./leaves.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoIsZero, type Rho, rhoHyper } from "./rho.js";
 
-/** Options of `msam`, all optional. */
+/**
+ * Options of `msam`, all optional: ρ and the options every sharpness-aware optimizer shares.
+ *
+ * @example const opt = msam(sgd({ learningRate: 0.1, momentum: 0.9 }), { rho: 0.3, nonFinite: "skip" });
+ */
 export interface MsamOptions extends CoreOptions {
   /**
    * Radius ρ ≥ 0 (the norm of ε) or a ρ schedule (rho.ts). Default 0.3 (optimizer/msam.py).
@@ -75,7 +83,11 @@ export interface MsamOptions extends CoreOptions {
   rho?: Rho;
 }
 
-/** MSAM's hyperparameters, declared once. */
+/**
+ * MSAM's hyperparameters, declared once: ρ (default 0.3, a number ≥ 0 or a ρ schedule).
+ *
+ * @example msamDescriptor.params.rho.default // 0.3
+ */
 export const msamDescriptor = {
   name: "msam",
   fn: "msam",

@@ -34,6 +34,7 @@ import { LEAF_PRESETS } from "../sam/leaves.js";
 import { wsam, wsamDescriptor } from "../sam/wsam.js";
 import { vasso, vassoDescriptor } from "../sam/vasso.js";
 import { samOn, samOnDescriptor } from "../sam/sam-on.js";
+import { msam, msamDescriptor } from "../sam/msam.js";
 
 /** Spec-level hyperparameters of a component, keyed by their names in run specs. */
 export type Params = Record<string, Hyper>;
@@ -226,6 +227,7 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = Object.fromEntries(
     algorithm(samNoiseDescriptor, "2 (+ the full-gradient oracle)", fullGrad, (o, b, c) => samNoise(b, { ...common(o), rho: rho(o, c) })),
     algorithm(wsamDescriptor, "2", ascentBatch, (o, b, c) => wsam(b, { ...common(o), rho: rho(o, c), gamma: o.gamma, decouple: o.decouple, learningRate: c.lr })),
     algorithm(vassoDescriptor, "2", ascentBatch, (o, b, c) => vasso(b, { ...common(o), rho: rho(o, c), theta: o.theta })),
+    algorithm(msamDescriptor, "1", {}, (o, b, c) => msam(b, { ...common(o), rho: rho(o, c) })),
     algorithm(samOnDescriptor, "2", ascentBatch, (o, b, c) => {
       const { perturbLeaves: _fixed, ...rest } = common(o);
       return samOn(b, { ...rest, rho: rho(o, c), m: o.m ?? undefined });

@@ -53,7 +53,7 @@ test("msam: two steps by hand — w=[1,2], L=Σw², ρ 0.3, SGD lr 0.1, μ 0.9",
   assertClose(ws[0], [0.8, 1.6], 1e-6, "w1");
   assertClose(ws[1], [0.4868328, 0.9736656], 1e-6, "w2");
   assertClose(losses, [5, 2.2166874], 1e-6, "loss L(w + ε)");
-  assertClose(flat(s.extra.u.ref), [-0.3131672, -0.6263344], 1e-6, "u = the last applied update");
+  assertClose(flat((s.extra.u as np.Array).ref), [-0.3131672, -0.6263344], 1e-6, "u = the last applied update");
   assert.equal(loss.calls, 2, "one gradient pass per step");
   tree.dispose([w, s]);
 });
@@ -172,6 +172,12 @@ function run(opt: SharpnessAwareOptimizer<any>, jitted = false, n = batches.leng
   step.dispose();
   return { p, s };
 }
+/** `run`'s final parameters (the state disposed). */
+const runP = (opt: SharpnessAwareOptimizer<any>, n = batches.length): TinyParams => {
+  const { p, s } = run(opt, false, n);
+  tree.dispose(s);
+  return p;
+};
 
 test("msam: exactly one gradient evaluation per step (eager), at every ρ", () => {
   for (const rho of [0.3, 0, rhoSwitch(0.3, 2)]) {
@@ -190,16 +196,12 @@ test("msam reduction: ρ = 0 is exactly the base optimizer (params and base stat
 });
 
 test("msam reduction: steps with ρ(t) = 0 are the base optimizer's (ε exactly 0), and ρ > 0 is not", () => {
-  const all0 = run(msam(base(), { rho: rhoSwitch(0.3, 100) }));
-  const baseRun = run(plain(base()));
-  assert.ok(maxTreeDiff(tree.ref(all0.p), tree.ref(baseRun.p)) <= 1e-7, "ρ(t) = 0 throughout");
-  assert.ok(maxTreeDiff(run(msam(base(), { rho: 0.3 })).p, tree.ref(baseRun.p)) > 1e-4, "ρ 0.3 differs from the base");
+  const baseRun = () => runP(plain(base()));
+  assert.ok(maxTreeDiff(runP(msam(base(), { rho: rhoSwitch(0.3, 100) })), baseRun()) <= 1e-7, "ρ(t) = 0 throughout");
+  assert.ok(maxTreeDiff(runP(msam(base(), { rho: 0.3 })), baseRun()) > 1e-4, "ρ 0.3 differs from the base");
   // ERM→MSAM at step 3: the first three steps are the base's; the fourth perturbs along u_2.
-  const switched3 = run(msam(base(), { rho: rhoSwitch(0.3, 3) }), false, 3);
-  const base3 = run(plain(base()), false, 3);
-  assert.ok(maxTreeDiff(switched3.p, base3.p) <= 1e-7, "first three steps");
-  assert.ok(maxTreeDiff(run(msam(base(), { rho: rhoSwitch(0.3, 3) })).p, baseRun.p) > 1e-4, "after the switch");
-  tree.dispose([all0.p, all0.s, baseRun.s, switched3.s, base3.s]);
+  assert.ok(maxTreeDiff(runP(msam(base(), { rho: rhoSwitch(0.3, 3) }), 3), runP(plain(base()), 3)) <= 1e-7, "first three steps");
+  assert.ok(maxTreeDiff(runP(msam(base(), { rho: rhoSwitch(0.3, 3) })), baseRun()) > 1e-4, "after the switch");
 });
 
 test("msam: ε follows the last applied update for any base (u = w_{t+1} − w_t)", () => {
@@ -286,10 +288,37 @@ test("msam with hasAux: the aux and the loss are those of the only pass, at w + 
   tree.dispose([w, s]);
 });
 
+test("msam accumulation: micro-batches at the one w + ε give the whole-batch step (both modes)", () => {
+  const whole = runP(msam(base()));
+  for (const accumulateMode of ["global", "per-micro-batch"] as const) {
+    const d = maxTreeDiff(runP(msam(base(), { accumulate: 2, accumulateMode })), tree.ref(whole));
+    assert.ok(d <= 1e-6, `${accumulateMode}: ${d}`);
+  }
+  tree.dispose(whole);
+});
+
+test("msam telemetry: ‖ε‖ = ρ once there is an update (0 on the first step), L(w + ε) is the loss, no clean-pass numbers", () => {
+  const opt = msam(base(), { rho: 0.3 });
+  let p = toParams(init);
+  let s = opt.init(tree.ref(p));
+  for (let t = 0; t < 2; t++) {
+    const out = opt.step(tinyLoss, p, s, toBatch(batches[t]), { telemetry: true });
+    const tel = Object.fromEntries(Object.entries(out.telemetry!).map(([k, v]) => [k, flat(v)[0]]));
+    assertClose(tel.epsNorm, t === 0 ? 0 : 0.3, 1e-6, `step ${t}: ‖ε‖`);
+    assertClose(tel.lossPerturbed, flat(out.loss)[0], 0, `step ${t}: loss`);
+    assert.ok(Number.isNaN(tel.lossClean) && Number.isNaN(tel.gradNorm) && Number.isNaN(tel.cosine), `step ${t}: ${JSON.stringify(tel)}`);
+    out.finite.dispose();
+    p = out.params;
+    s = out.state;
+  }
+  tree.dispose([p, s]);
+});
+
 const family: [string, () => SharpnessAwareOptimizer<any>][] = [
   ["default (ρ 0.3), SGD μ 0.9 wd 5e-4", () => msam(base())],
   ["ERM→MSAM at step 2", () => msam(base(), { rho: rhoSwitch(0.3, 2) })],
   ["AdamW base", () => msam(adamw({ learningRate: 0.01, weightDecay: 0.05 }), { rho: 0.1 })],
+  ["weights only, rhoScale, per-micro-batch accumulate 2", () => msam(base(), { perturbLeaves: (path) => path.startsWith("w"), rhoScale: (path) => (path === "w1" ? 2 : 1), accumulate: 2, accumulateMode: "per-micro-batch" })],
 ];
 for (const [name, make] of family) {
   test(`msam jit ≡ eager: ${name}`, () => {
