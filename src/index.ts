@@ -83,6 +83,15 @@ export { wsam, wsamDescriptor, type WsamOptions, type WsamState } from "./sam/ws
 export { vasso, vassoDescriptor, type VassoOptions, type VassoState } from "./sam/vasso.js";
 export { samOn, samOnDescriptor, type SamOnOptions } from "./sam/sam-on.js";
 export { msam, msamDescriptor, type MsamOptions, type MsamState } from "./sam/msam.js";
+export {
+  lookbehind,
+  lookbehindSam,
+  lookbehindDescriptor,
+  lookbehindSamDescriptor,
+  type LookbehindOptions,
+  type LookbehindSamOptions,
+  type LookbehindState,
+} from "./sam/lookbehind-sam.js";
 
 export { resolveOptions, checkHyper, allowedText, type Descriptor, type Hyper, type NumberHyper, type BooleanHyper, type EnumHyper } from "./optim/hyper.js";
 export { sgdDescriptor } from "./optim/sgd.js";

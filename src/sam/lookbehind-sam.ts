@@ -18,13 +18,15 @@
  *
  * α is a number in (0, 1], or `null` for the adaptive α of the code (alpha = −1 there), chosen
  * PER PARAMETER LEAF: α_ℓ = (cos(θ_1,ℓ − w_ℓ, θ_k,ℓ − w_ℓ) + 1)/2, the cosine over the leaf's
- * elements (cos = ⟨x, y⟩/(‖x‖‖y‖ + 1e-12); a leaf that did not move gets 0, hence α_ℓ = ½,
- * and its interpolation is w_ℓ anyway).
+ * elements (cos = ⟨x, y⟩/(‖x‖‖y‖ + 1e-12); a leaf where θ_1 − w or θ_k − w is zero gets cos 0,
+ * α_ℓ = ½, as with torch's clamped norms).
+ * The code's static α is meant in (0, 1) (README); 1 is allowed here for the reduction to the
+ * inner optimizer. Its adaptive flag alpha = −1 is `null` here (−1 is a RangeError).
  *
  * Reading of the official code (lookbehind.py at chandar-lab/Lookbehind-SAM HEAD):
  * - example_cifar.py lines 72-81: per batch, k iterations of {forward/backward at the model's
  *   weights, `ascent_step`; forward/backward at the new weights, `descent_step`} on the same
- *   inputs. `ascent_step` (lines 13-39 ASAM, 175-196 SAM) adds ε to the model's current
+ *   inputs. `ascent_step` (lines 13-39 ASAM, 175-194 LookbehindSAM) adds ε to the model's current
  *   weights; `LookbehindASAM.descent_step` (lines 139-173) overrides ASAM's and never
  *   subtracts ε: it backs up the model (the ascent point), loads the cached fast weights,
  *   takes the base step there, caches the result, and restores the ascent point — so the next
@@ -75,8 +77,9 @@
  * Defaults: k 2 and adaptive α (alpha null), as in the README's usage lines (`--k 2 --alpha
  * -1`; example_cifar.py gives --k and --alpha no default, so the README's usage is the code's
  * usage; the classes' own keyword defaults k_steps=5, alpha=0.5 are never used by the
- * example); ρ 0.05 for Lookbehind-SAM (README: `--minimizer LookbehindSAM --rho 0.05`). The
- * paper reports static α ∈ {0.2, 0.5, 0.8}.
+ * example); ρ 0.05 for Lookbehind-SAM (README: `--minimizer LookbehindSAM --rho 0.05`; the
+ * README's Lookbehind-ASAM line uses ρ 0.5). Per the README, the paper's static runs used
+ * α ∈ {0.2, 0.5, 0.8}.
  */
 import "../engine/polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
@@ -192,6 +195,11 @@ function build<S>(owner: string, inner: SharpnessAwareOptimizer<S>, k: number, a
       let finite: np.Array | undefined;
       let first: StepOutput<S, A> | undefined;
       const last = k - 1;
+      /** On an error in inner step i: dispose what the step holds besides that step's inputs. */
+      const release = (i: number) => {
+        tree.dispose([w, prevInner as any, state.skipped, theta1, finite, first?.loss, first?.aux as any, first?.telemetry as any]);
+        if (i < last) tree.dispose([batch as any, ascentBatch as any]);
+      };
       for (let i = 0; i < k; i++) {
         let out: StepOutput<S, A>;
         try {
@@ -202,13 +210,17 @@ function build<S>(owner: string, inner: SharpnessAwareOptimizer<S>, k: number, a
           });
         } catch (e) {
           // The inner step disposed its own inputs; release what this step still holds.
-          tree.dispose([w, prevInner as any, state.skipped, theta1, finite, first?.loss, first?.aux as any, first?.telemetry as any]);
-          if (i < last) tree.dispose([batch as any, ascentBatch as any]);
+          release(i);
           throw e;
+        }
+        if (out.ascent === undefined) {
+          tree.dispose([out.params, out.state as any, out.loss, out.finite, out.aux as any, out.telemetry as any]);
+          release(i);
+          throw new Error(`${owner}: the inner step returned no ascent point (the inner optimizer must support StepOptions.at)`);
         }
         theta = out.params;
         innerState = out.state;
-        a = out.ascent!;
+        a = out.ascent;
         finite = finite === undefined ? out.finite : np.logicalAnd(finite, out.finite);
         if (i === 0) first = out;
         else tree.dispose([out.loss, out.aux as any, out.telemetry as any]);
@@ -277,5 +289,13 @@ export function lookbehindSam<BS>(base: GradientTransformation<BS>, options: Loo
   if (core.accumulateMode === "per-micro-batch" && (core.accumulate ?? 1) > 1) {
     throw new RangeError(`lookbehindSam: accumulateMode must be "global" with accumulate > 1 (got "per-micro-batch": one ε per micro-batch has no single ascent point)`);
   }
-  return build("lookbehindSam", sam(base, { ...core, rho }), k, alpha);
+  let inner: SharpnessAwareOptimizer<SamState<BS>>;
+  try {
+    inner = sam(base, { ...core, rho });
+  } catch (e) {
+    // The core options are checked by SAM's builder; name this factory in the message.
+    if (e instanceof RangeError && e.message.startsWith("sam: ")) throw new RangeError(`lookbehindSam: ${e.message.slice(5)}`);
+    throw e;
+  }
+  return build("lookbehindSam", inner, k, alpha);
 }

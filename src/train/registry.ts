@@ -35,6 +35,7 @@ import { wsam, wsamDescriptor } from "../sam/wsam.js";
 import { vasso, vassoDescriptor } from "../sam/vasso.js";
 import { samOn, samOnDescriptor } from "../sam/sam-on.js";
 import { msam, msamDescriptor } from "../sam/msam.js";
+import { lookbehindSam, lookbehindSamDescriptor } from "../sam/lookbehind-sam.js";
 
 /** Spec-level hyperparameters of a component, keyed by their names in run specs. */
 export type Params = Record<string, Hyper>;
@@ -60,6 +61,11 @@ export type AlgorithmEntry = {
   descriptor: Descriptor;
   params: Params;
   create(o: Record<string, any>, base: GradientTransformation<any>, ctx: BuildContext & { lr: ScalarOrSchedule; lr0: number }): SharpnessAwareOptimizer<any>;
+  /**
+   * Base-optimizer steps per training step (Lookbehind's k inner steps; default 1): schedules
+   * (learning rate, ρ switches) are built over that many more steps.
+   */
+  baseStepsPerStep?(o: Record<string, any>): number;
 };
 
 export type ComponentEntry = { name: string; label: string; doc: string; params: Params };
@@ -228,6 +234,12 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = Object.fromEntries(
     algorithm(wsamDescriptor, "2", ascentBatch, (o, b, c) => wsam(b, { ...common(o), rho: rho(o, c), gamma: o.gamma, decouple: o.decouple, learningRate: c.lr })),
     algorithm(vassoDescriptor, "2", ascentBatch, (o, b, c) => vasso(b, { ...common(o), rho: rho(o, c), theta: o.theta })),
     algorithm(msamDescriptor, "1", {}, (o, b, c) => msam(b, { ...common(o), rho: rho(o, c) })),
+    {
+      ...algorithm(lookbehindSamDescriptor, "2k (k inner SAM steps on the batch)", ascentBatch, (o, b, c) =>
+        lookbehindSam(b, { ...common(o), rho: rho(o, c), k: o.k, alpha: o.alpha ?? null }),
+      ),
+      baseStepsPerStep: (o: Record<string, any>) => o.k ?? 2,
+    },
     algorithm(samOnDescriptor, "2", ascentBatch, (o, b, c) => {
       const { perturbLeaves: _fixed, ...rest } = common(o);
       return samOn(b, { ...rest, rho: rho(o, c), m: o.m ?? undefined });

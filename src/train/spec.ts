@@ -174,11 +174,15 @@ export function buildOptimizer(s: RunSpec, ctx: BuildContext): SharpnessAwareOpt
 }
 
 /** The optimizer a filled `optimizer` section (fillOptimizerSpec) describes. */
-export function buildFromOptimizerSpec(spec: OptimizerSpec, ctx: BuildContext): SharpnessAwareOptimizer<any> {
+export function buildFromOptimizerSpec(spec: OptimizerSpec, context: BuildContext): SharpnessAwareOptimizer<any> {
   const o: Record<string, unknown> = { ...spec };
   if (o.p === "inf") o.p = Infinity;
   const b = spec.base;
-  return ALGORITHMS[spec.name].create(o, BASES[b.name].create(b, ctx), { ...ctx, lr: baseLearningRate(b, ctx), lr0: b.lr });
+  const entry = ALGORITHMS[spec.name];
+  // Schedules count base-optimizer steps: k per training step for Lookbehind.
+  const per = entry.baseStepsPerStep?.(o) ?? 1;
+  const ctx = per === 1 ? context : { ...context, stepsPerEpoch: context.stepsPerEpoch * per, totalSteps: context.totalSteps * per };
+  return entry.create(o, BASES[b.name].create(b, ctx), { ...ctx, lr: baseLearningRate(b, ctx), lr0: b.lr });
 }
 
 /** JSON with object keys sorted at every level: the form that is hashed. */

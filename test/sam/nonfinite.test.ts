@@ -2,7 +2,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import { applyUpdates, fsam, NonFiniteError, phasedStep, plain, randomPerturbation, sam, sgd, adam, asam, fasam, gsam, lookSam, fisherSam, multiStepSam, gradNormPenalty, wsam, vasso, msam, chain, clipByGlobalNorm, type SharpnessAwareOptimizer } from "../../src/index.js";
+import { applyUpdates, fsam, NonFiniteError, phasedStep, plain, randomPerturbation, sam, sgd, adam, asam, fasam, gsam, lookSam, fisherSam, multiStepSam, gradNormPenalty, wsam, vasso, msam, lookbehindSam, chain, clipByGlobalNorm, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { flat, maxTreeDiff, setup } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams } from "../fixtures.js";
 
@@ -57,6 +57,7 @@ const table: [string, () => SharpnessAwareOptimizer<any>, Set<number>?][] = [
   ["sam, weights only", () => sam(base(), { rho: 0.1, perturbLeaves: (p: string) => p.startsWith("w") })],
   ["sam, accumulate 2", () => sam(base(), { rho: 0.1, accumulate: 2 })],
   ["msam (one pass along the last update)", () => msam(base(), { rho: 0.3 })],
+  ["lookbehindSam (k 2 inner steps, adaptive α)", () => lookbehindSam(base(), { rho: 0.1, k: 2 })],
 ];
 
 for (const [name, make, poisonedHere = poisoned] of table) {
