@@ -64,7 +64,7 @@ export { fsam, type FsamOptions, type FsamState } from "./sam/fsam.js";
 
 export { mlp, type MlpOptions, type MlpParams, type MlpState } from "./models/mlp.js";
 export { cnn, type CnnOptions, type CnnParams, type CnnState } from "./models/cnn.js";
-export { classificationLoss, crossEntropy, type ClassBatch } from "./models/loss.js";
+export { classificationLoss, classificationLossPerExample, crossEntropy, crossEntropyPerExample, type ClassBatch } from "./models/loss.js";
 export { batchNorm, conv3x3, dense, maxPool2, heNormal, glorotUniform } from "./models/layers.js";
 export type { Model, ModelState } from "./models/types.js";
 
@@ -83,6 +83,7 @@ export { wsam, wsamDescriptor, type WsamOptions, type WsamState } from "./sam/ws
 export { vasso, vassoDescriptor, type VassoOptions, type VassoState } from "./sam/vasso.js";
 export { samOn, samOnDescriptor, type SamOnOptions } from "./sam/sam-on.js";
 export { msam, msamDescriptor, type MsamOptions, type MsamState } from "./sam/msam.js";
+export { esam, esamDescriptor, type EsamOptions, type EsamState } from "./sam/esam.js";
 export {
   lookbehind,
   lookbehindSam,

@@ -684,6 +684,8 @@ export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params; at?: Params
 /**
  * A step function that picks the optimizer's phase for host step `t` and runs the step compiled
  * for that phase (one `jit` per phase, made on first use). Consumes what `step` consumes.
+ * `perExampleLoss` goes to every step (`StepOptions.perExampleLoss`); only a variant that selects
+ * examples (ESAM) reads it, so passing it costs the others nothing.
  *
  * @example
  * const step = phasedStep(opt, loss, { hasAux: true });

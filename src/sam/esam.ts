@@ -23,24 +23,28 @@
  * and γ ≥ 0.99 keeps every example (the code's threshold; then no per-example pass runs). β = 1,
  * γ = 1 is SAM exactly; ρ = 0 is the base optimizer.
  *
- * Code choices (utils/Esam.py at dydjw9/Efficient_SAM HEAD), followed where the paper differs:
+ * Code choices (utils/Esam.py at dydjw9/Efficient_SAM 1e06840, line numbers there), followed
+ * where the paper differs:
  * - SWP draws per tensor, not per coordinate: the code flips `requires_grad` of each parameter
- *   tensor with `random.random() > beta` (second_step), so a whole leaf is in or out of the
- *   perturbation; the paper states the mask on individual weights. Leaves here.
+ *   tensor with `random.random() > beta` (second_step, l. 60-61), so a whole leaf is in or out
+ *   of the perturbation; the paper writes a Bernoulli mask over the weights (per coordinate as
+ *   summaries of it render it; its full text was not checked here). Leaves here.
  * - The draw made at the end of a step decides the next step's set, and every tensor starts with
- *   `requires_grad = True`: the first step perturbs every leaf. Here step 0 takes all leaves and
- *   step t > 0 a fresh draw (a jax-js PRNG key in the state, seeded by `seed`; the code uses
- *   Python's `random`). The 1/β scale applies on every step, the first included (first_step).
+ *   `requires_grad = True` (first_step turns it back on, l. 28): the first step perturbs every
+ *   leaf. Here step 0 takes all leaves and step t > 0 a fresh draw (a jax-js PRNG key in the
+ *   state, seeded by `seed`; the code uses Python's `random`). The 1/β scale applies on every
+ *   step, the first included (l. 26).
  * - ‖g_S‖ runs over the drawn leaves only (the others have no gradient in the code's first
- *   backward); the code adds 1e-7 to the norm, this library 1e-12 (DESIGN §4).
+ *   backward); the code adds 1e-7 to the norm (l. 26), this library 1e-12 (DESIGN §4).
  * - SDS keeps sᵢ strictly above the ⌊nγ⌋-th largest value (`instance_sharpness > cutoff` after
- *   `torch.topk(instance_sharpness, int(n·γ))`), i.e. ⌊nγ⌋ − 1 examples when there are no ties,
- *   not the paper's |B⁺| = γ|B|; ties at the cutoff are all dropped. γ ≥ 0.99 keeps all.
+ *   `torch.topk(instance_sharpness, int(n·γ))`, l. 94-104), i.e. ⌊nγ⌋ − 1 examples when there
+ *   are no ties, not the paper's |B⁺| = γ|B|; ties at the cutoff are all dropped. γ ≥ 0.99
+ *   keeps all.
  *   ⌊nγ⌋ < 2 would keep nothing on every step (the code then crashes or averages an empty batch
  *   into NaN): refused here with a RangeError when the step is traced.
  * - The descent gradient covers every leaf (the code sets `requires_grad` back on before the second
  *   backward) and the base optimizer, with its weight decay, steps at the clean w (second_step
- *   subtracts ε first).
+ *   subtracts ε first, l. 57-63).
  * - The code's `adaptive` (ASAM-style) switch, off by default, is not offered; use `asam` for that.
  *
  * Library choices: a step whose selection comes out empty at run time (every sᵢ tied at the

@@ -36,6 +36,7 @@ import { vasso, vassoDescriptor } from "../sam/vasso.js";
 import { samOn, samOnDescriptor } from "../sam/sam-on.js";
 import { msam, msamDescriptor } from "../sam/msam.js";
 import { lookbehindSam, lookbehindSamDescriptor } from "../sam/lookbehind-sam.js";
+import { esam, esamDescriptor } from "../sam/esam.js";
 
 /** Spec-level hyperparameters of a component, keyed by their names in run specs. */
 export type Params = Record<string, Hyper>;
@@ -234,6 +235,7 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = Object.fromEntries(
     algorithm(wsamDescriptor, "2", ascentBatch, (o, b, c) => wsam(b, { ...common(o), rho: rho(o, c), gamma: o.gamma, decouple: o.decouple, learningRate: c.lr })),
     algorithm(vassoDescriptor, "2", ascentBatch, (o, b, c) => vasso(b, { ...common(o), rho: rho(o, c), theta: o.theta })),
     algorithm(msamDescriptor, "1", {}, (o, b, c) => msam(b, { ...common(o), rho: rho(o, c) })),
+    algorithm(esamDescriptor, "2 (+ a forward; the kept examples' gradient)", {}, (o, b, c) => esam(b, { ...common(o), rho: rho(o, c), beta: o.beta, gamma: o.gamma, seed: c.seed })),
     {
       ...algorithm(lookbehindSamDescriptor, "2k (k inner SAM steps on the batch)", ascentBatch, (o, b, c) =>
         lookbehindSam(b, { ...common(o), rho: rho(o, c), k: o.k, alpha: o.alpha ?? null }),
