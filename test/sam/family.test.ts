@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { blockUntilReady, grad, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import {
   applyUpdates, chain, clipByGlobalNorm, fasam, fisherSam, fsam, gradNormPenalty, gsam, hvpAt, lookSam, multiStepSam, phasedStep,
-  randomPerturbation, rhoEvery, rhoInvSqrt, rhoSwitch, sam, samFull, samNoise, sgd, asam, type SharpnessAwareOptimizer,
+  randomPerturbation, rhoEvery, rhoInvSqrt, rhoSwitch, wsam, vasso, msam, lookbehindSam, sam, samFull, samNoise, sgd, asam, type SharpnessAwareOptimizer,
 } from "../../src/index.js";
 import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
@@ -302,6 +302,8 @@ test("zero gradient gives a finite step for every new variant", () => {
     ["lookSam", lookSam(lr(), { k: 2 })], ["multi", multiStepSam(lr(), { steps: 3 })], ["gnr", gradNormPenalty(lr())],
     ["gnr fd", gradNormPenalty(lr(), { method: "finite-difference" })], ["samFull", samFull(lr()), () => ({ fullGrad: np.zeros([2]) })],
     ["samNoise", samNoise(lr()), () => ({ fullGrad: np.zeros([2]) })],
+    ["wsam", wsam(lr(), { learningRate: 0.1 })], ["wsam coupled", wsam(lr(), { decouple: false })], ["vasso", vasso(lr())], ["msam", msam(lr())],
+    ["lookbehindSam", lookbehindSam(lr())],
   ] as [string, SharpnessAwareOptimizer<any>, (() => any)?][]) {
     const w = steps(opt, zero, [0, 0], 3, inputs);
     assert.ok(w.flat().every(Number.isFinite), `${name}: ${w}`);

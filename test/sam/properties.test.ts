@@ -5,7 +5,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { blockUntilReady, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import { applyUpdates, asam, fsam, sam, sgd, adamw, type SharpnessAwareOptimizer } from "../../src/index.js";
+import { applyUpdates, asam, fsam, sam, sgd, adamw, wsam, vasso, msam, lookbehindSam, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { maxTreeDiff, setup, trackBuffers } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
 
@@ -81,6 +81,11 @@ const family: [string, () => SharpnessAwareOptimizer<any>][] = [
   ["fsam paper order", () => fsam(base(), { rho: 0.1, order: "paper" })],
   ["fsam adaptive", () => fsam(base(), { rho: 0.5, adaptive: true, eta: 0.01 })],
   ["sam+adamw", () => sam(adamw({ learningRate: 0.01 }), { rho: 0.1 })],
+  ["wsam (decoupled)", () => wsam(base(), { rho: 0.1, learningRate: 0.1 })],
+  ["wsam (coupled)", () => wsam(base(), { rho: 0.1, decouple: false })],
+  ["vasso", () => vasso(base(), { rho: 0.1, theta: 0.5 })],
+  ["msam", () => msam(base(), { rho: 0.3 })],
+  ["lookbehindSam (k 2, adaptive α)", () => lookbehindSam(base(), { rho: 0.1, k: 2 })],
 ];
 
 for (const [name, make] of family) {
@@ -130,7 +135,7 @@ test("no live-buffer growth over 200 jitted steps, and nothing left after dispos
   // operations, so a training loop realizes params and state each step (blockUntilReady), as
   // src/train does. Then the count must be flat, and return to the baseline once disposed.
   const live = await trackBuffers();
-  for (const [name, make] of [family[0], family[2], family[3], family[5]]) {
+  for (const [name, make] of [family[0], family[2], family[3], family[5], ...family.slice(9)]) {
     const baseline = live();
     const opt = make();
     const step = jit((p: any, s: any, b: any) => opt.step(tinyLoss, p, s, b));
