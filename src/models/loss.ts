@@ -51,3 +51,19 @@ export function classificationLossPerExample<P extends Params, S extends ModelSt
     return [crossEntropyPerExample(logits, batch.y), state];
   };
 }
+
+/**
+ * `classificationLoss` with the logits (for `StepOptions.lossWithLogits`, read by the variants
+ * with a term on the logits: SAF, MESA): `(params, {x, y, state}) => [mean cross-entropy, logits
+ * [N, K], newState]` from the same forward pass in training mode, so the loss and its gradient
+ * are `classificationLoss`'s.
+ *
+ * @example
+ * const step = phasedStep(opt, classificationLoss(model), { hasAux: true, lossWithLogits: classificationLossWithLogits(model) });
+ */
+export function classificationLossWithLogits<P extends Params, S extends ModelState>(model: Model<P, S>) {
+  return (params: P, batch: ClassBatch<S>): [np.Array, np.Array, S] => {
+    const [logits, state] = model.apply(params, batch.state, batch.x, true);
+    return [crossEntropy(logits.ref, batch.y), logits, state];
+  };
+}

@@ -33,6 +33,19 @@
  * (weights, not a gather), so the second pass costs what SAM's does. Without such a variant none
  * of this runs.
  *
+ * A term on the logits (SAF, MESA: `Perturbation.logitsTerm`): the clean pass runs on
+ * `options.lossWithLogits`, `(params, batch) => [loss, logits]` (`[loss, logits, aux]` with
+ * `hasAux`), the same forward pass as `loss` that also hands back the logits z [n, K]; the step
+ * differentiates L(z) + R(z, t), where R is the variant's term and t the teacher logits
+ * (`options.teacher` from the caller — SAF's memory of past epochs, kept by the trainer — or
+ * formed by the variant from its state with a forward pass: MESA's EMA weights). t is a constant
+ * (it enters the differentiated function as data, never as a function of w). Still one gradient
+ * pass: the logits come back as aux of that pass, and with `returnLogits` the step returns them
+ * (constants, [n, K]) as `logits`. The reported loss is L(w) without R. Without such a variant, or
+ * on a phase where the term is off and no logits are asked for, none of this runs and
+ * `lossWithLogits`/`teacher` are ignored (`teacher` is disposed), so existing optimizers take
+ * exactly the same graph.
+ *
  * Ownership: `step` consumes `params`, `state`, `batch` and the arrays in its options; it
  * returns fresh `params`, `state`, `loss` (0-d) and `aux`. No host reads: eager or under `jit`.
  */
@@ -46,6 +59,12 @@ import { checkRhoScale, leafPredicate, leafScales, type LeafSelector } from "./l
 
 /** A loss `(params, batch) => scalar` (mean over the batch), or `[scalar, aux]` with `hasAux`. */
 export type LossFn<B = any, A = any> = (params: any, batch: B) => np.Array | [np.Array, A];
+
+/**
+ * The loss and the model's logits from one forward pass: `(params, batch) => [loss, logits]`, or
+ * `[loss, logits, aux]` with `hasAux` (`loss` as `LossFn`'s, logits [n, K]).
+ */
+export type LogitsLossFn<B = any, A = any> = (params: any, batch: B) => [np.Array, np.Array] | [np.Array, np.Array, A];
 
 export interface StepOptions {
   /** The loss returns `[scalar, aux]`; `step` returns the aux of the clean (first) pass. */
@@ -82,6 +101,19 @@ export interface StepOptions {
    * (`Perturbation.selectExamples`, ESAM), which then requires it; ignored otherwise.
    */
   perExampleLoss?: LossFn;
+  /**
+   * The same loss with the model's logits, from one forward pass: `(params, batch) =>
+   * [loss, logits [n, K]]`, or `[loss, logits, aux]` with `hasAux` (`classificationLossWithLogits`
+   * in models/loss.ts). Read only by a variant with a term on the logits
+   * (`Perturbation.logitsTerm`: SAF, MESA), which then requires it; ignored otherwise.
+   */
+  lossWithLogits?: LogitsLossFn;
+  /**
+   * The teacher logits [n, K] of this batch (constants) for a variant whose `logitsTerm` takes
+   * them from the caller (SAF: the same examples' logits `minusEpoch` epochs earlier). Required on
+   * the steps where `optimizer.logitsTerm.needsTeacher(t)`; otherwise disposed. Consumed.
+   */
+  teacher?: np.Array;
 }
 
 /** Per-step diagnostics (`StepOptions.telemetry`), each a 0-d float32 array; means over m-SAM's sub-batches. */
@@ -119,6 +151,11 @@ export type StepOutput<S, A = any> = {
   ascent?: Params;
   /** With `StepOptions.telemetry`: the step's diagnostics. */
   telemetry?: StepTelemetry;
+  /**
+   * With a variant whose `logitsTerm.returnLogits` is set (SAF): the logits [n, K] of the clean
+   * pass at w (the batch's rows in order; constants). Present also on a skipped step.
+   */
+  logits?: np.Array;
 };
 
 /** State of every sharpness-aware optimizer: the base optimizer's, a step count, the variant's. */
@@ -204,6 +241,31 @@ export interface Perturbation<X> {
    * selects over the whole batch. Consumes `clean`, `perturbed`, `extra`, `count`.
    */
   selectExamples?(clean: np.Array, perturbed: np.Array, extra: X, count: np.Array): [np.Array, X];
+  /**
+   * A term R(z, t) on the logits z at w added to the loss of the clean pass (SAF, MESA): the
+   * step then requires `options.lossWithLogits` and differentiates L + R in its one clean pass.
+   * Needs the clean gradient pass (`cleanPass` "grad"); not combinable with `selectExamples` or
+   * `ascentBatch`. See `LogitsTerm`.
+   */
+  logitsTerm?: LogitsTerm<X>;
+}
+
+/** A variant's term on the model's logits (`Perturbation.logitsTerm`). */
+export interface LogitsTerm<X> {
+  /** Whether steps of this phase add the term (the others take the plain clean pass). */
+  active(phase: string): boolean;
+  /**
+   * Where the teacher logits t [n, K] come from: "input" — `StepOptions.teacher`, given by the
+   * caller (SAF); or a function of the variant's state that may run `forward(p)`, the logits of
+   * the model at p on the current (micro-)batch from `lossWithLogits` (MESA: the EMA weights; one
+   * forward pass, its loss and aux dropped). The function borrows `extra` (tree.ref what it passes
+   * on); `forward` consumes `p`.
+   */
+  teacher: "input" | ((extra: X, forward: (p: Params) => np.Array) => np.Array);
+  /** R(z, t): a 0-d array, the term for the (micro-)batch (a mean over its examples). Consumes both. */
+  penalty(logits: np.Array, teacher: np.Array): np.Array;
+  /** Return the clean pass's logits as `StepOutput.logits` on every step (SAF's memory). Default false. */
+  returnLogits?: boolean;
 }
 
 /** `initExtra` for variants without state of their own: disposes `params`, returns `{}`. */
@@ -230,6 +292,13 @@ export interface SharpnessAwareOptimizer<S> {
   readonly needsFullGrad: boolean;
   /** The non-finite policy ("skip" or "error"). */
   readonly nonFinite: NonFinitePolicy;
+  /**
+   * Present only for a variant with a term on the logits (SAF, MESA): `step` then needs
+   * `options.lossWithLogits` (`phasedStep`'s option of that name); `needsTeacher(t)`: host step
+   * t needs `options.teacher` (SAF's teacher logits, kept by the caller); `returnsLogits`: every
+   * step returns `logits` (for that memory).
+   */
+  readonly logitsTerm?: { needsTeacher(t: number): boolean; readonly returnsLogits: boolean };
 }
 
 /**
@@ -310,6 +379,46 @@ function perExample(perLoss: LossFn, hasAux: boolean, owner: string) {
     valueAndGrad: valueAndGrad(meanWithVector as any, { hasAux: true }) as unknown as (p: Params, b: unknown) => [[np.Array, [np.Array, any]], Params],
     forward: vector,
     weightedGrad: gradOnly(weighted as LossFn, hasAux) as (p: Params, wb: { batch: unknown; weights: np.Array; denom: np.Array }) => Params,
+  };
+}
+
+/**
+ * The clean pass through `lossWithLogits`: a value-and-grad of L (+ the variant's term R(z, t)
+ * when the second argument carries a teacher) with [L, z, aux] as aux, and a forward pass for the
+ * logits alone. The teacher rides in the second argument: a constant to `grad`.
+ */
+function logitsPasses(f: LogitsLossFn, hasAux: boolean, owner: string, penalty: ((z: np.Array, t: np.Array) => np.Array) | undefined) {
+  const call = (p: Params, b: unknown): [np.Array, np.Array, any] => {
+    const out = f(p, b) as unknown;
+    const n = hasAux ? 3 : 2;
+    if (!Array.isArray(out) || out.length !== n) {
+      tree.dispose(out as any);
+      throw new TypeError(`${owner}: lossWithLogits must return [loss, logits${hasAux ? ", aux] (hasAux)" : "] (without hasAux)"}`);
+    }
+    const [l, z, aux] = out as [np.Array, np.Array, any];
+    if (z.ndim !== 2) {
+      tree.dispose([l, z, aux]);
+      throw new TypeError(`${owner}: lossWithLogits must return logits of shape [n, classes] (got [${z.shape.join(", ")}])`);
+    }
+    return [l, z, hasAux ? aux : undefined];
+  };
+  const objective = (p: Params, bt: { batch: unknown; teacher?: np.Array }) => {
+    const [l, z, aux] = call(p, bt.batch);
+    if (bt.teacher !== undefined && (bt.teacher.ndim !== 2 || bt.teacher.shape[0] !== z.shape[0] || bt.teacher.shape[1] !== z.shape[1])) {
+      const msg = `${owner}: the teacher logits have shape [${bt.teacher.shape.join(", ")}], the model's logits [${z.shape.join(", ")}]`;
+      tree.dispose([l, z, aux, bt.teacher]);
+      throw new RangeError(msg);
+    }
+    const value = bt.teacher === undefined ? l.ref : l.ref.add(penalty!(z.ref, bt.teacher));
+    return [value, [l, z, aux]];
+  };
+  return {
+    valueAndGrad: valueAndGrad(objective as any, { hasAux: true }) as unknown as (p: Params, bt: { batch: unknown; teacher?: np.Array }) => [[np.Array, [np.Array, np.Array, any]], Params],
+    forward: (p: Params, b: unknown): np.Array => {
+      const [l, z, aux] = call(p, b);
+      tree.dispose([l, aux]);
+      return z;
+    },
   };
 }
 
@@ -406,6 +515,11 @@ export function makeSharpnessAware<BS, X>(
   if (selecting && variant.cleanPass === "none") throw new Error(`${owner}: selectExamples needs a clean pass (cleanPass "grad" or "forward")`);
   // A variant reduced to its base optimizer (ρ = 0) always takes the clean gradient.
   const cleanPass = variant.trivial ? "grad" : (variant.cleanPass ?? "grad");
+  // A term on the logits (SAF, MESA): only a variant that defines it pays for it.
+  const term = variant.logitsTerm;
+  if (term && cleanPass !== "grad") throw new Error(`${owner}: logitsTerm needs the clean gradient pass (cleanPass "grad")`);
+  if (term && selecting) throw new Error(`${owner}: logitsTerm and selectExamples cannot be combined`);
+  const phaseAt = (t: number) => (variant.phase ? variant.phase(t) : "step");
   return {
     init(params) {
       return {
@@ -415,11 +529,10 @@ export function makeSharpnessAware<BS, X>(
         skipped: np.array(0, { dtype: np.int32 }),
       };
     },
-    phase(t) {
-      return variant.phase ? variant.phase(t) : "step";
-    },
+    phase: phaseAt,
     needsFullGrad: variant.needsFullGrad ?? false,
     nonFinite,
+    ...(term ? { logitsTerm: { needsTeacher: (t: number) => term.teacher === "input" && term.active(phaseAt(t)), returnsLogits: term.returnLogits === true } } : {}),
     step(loss, params, state, batch, options = {}) {
       const hasAux = options.hasAux ?? false;
       const phase = options.phase ?? "step";
@@ -428,7 +541,7 @@ export function makeSharpnessAware<BS, X>(
       const gOnly = gradOnly(loss, hasAux);
       const forward = forwardOnly(loss, hasAux);
       const fail = (e: Error): never => {
-        tree.dispose([params, state as any, batch as any, options.ascentBatch as any, options.fullGrad as any, options.at as any]);
+        tree.dispose([params, state as any, batch as any, options.ascentBatch as any, options.fullGrad as any, options.at as any, options.teacher as any]);
         throw e;
       };
       if (variant.needsFullGrad && !options.fullGrad) fail(new Error(`${owner}: step needs options.fullGrad, the full-data gradient at w`));
@@ -438,6 +551,15 @@ export function makeSharpnessAware<BS, X>(
       // This step selects examples: clean per-example losses, a forward at w + ε, a weighted second pass.
       const sel = selecting && second;
       const per = sel ? perExample(options.perExampleLoss!, hasAux, owner) : null;
+      // A term on the logits: this step adds it (its phase), or at least returns the logits; then
+      // the clean pass runs through lossWithLogits.
+      const termOn = term !== undefined && term.active(phase);
+      const viaLogits = term !== undefined && (termOn || term.returnLogits === true);
+      const teacherIn = termOn && term!.teacher === "input";
+      if (viaLogits && options.lossWithLogits === undefined) fail(new Error(`${owner}: step needs options.lossWithLogits, the loss and the logits [n, classes] of the same model and batch (a term on the logits)`));
+      if (teacherIn && options.teacher === undefined) fail(new Error(`${owner}: step needs options.teacher, the teacher logits [n, classes] of the batch (this phase adds the term)`));
+      if (viaLogits && options.ascentBatch !== undefined) fail(new RangeError(`${owner}: a term on the logits takes the clean pass on the batch itself (no ascentBatch)`));
+      const lp = viaLogits ? logitsPasses(options.lossWithLogits!, hasAux, owner, termOn ? term!.penalty : undefined) : null;
 
       // The batch splits into `groups` (each with its own ε: m-SAM, per-micro-batch
       // accumulation) of `micro` micro-batches (one ε from their mean gradient: global
@@ -457,6 +579,15 @@ export function makeSharpnessAware<BS, X>(
       const size = parts === 1 ? 0 : batchSize(batch, owner) / parts;
       const split = (b: any) => (parts === 1 ? [b] : Array.from({ length: parts }, (_, j) => subBatch(b, j, size)));
       const allParts: any[] = split(batch);
+      // The teacher logits, split like the batch; disposed when this step has no use for them.
+      let teacherParts: np.Array[] = [];
+      if (options.teacher !== undefined) {
+        if (teacherIn) {
+          teacherParts = parts === 1 ? [options.teacher] : Array.from({ length: parts }, (_, k) => options.teacher!.ref.slice([k * size, (k + 1) * size]));
+          if (parts > 1) options.teacher.dispose();
+        } else options.teacher.dispose();
+      }
+      const logitParts: np.Array[] = [];
       const allAscent: any[] | null = options.ascentBatch === undefined ? null : split(options.ascentBatch);
       if (parts > 1) {
         tree.dispose(batch as Params);
@@ -501,8 +632,18 @@ export function makeSharpnessAware<BS, X>(
         if (cleanPass !== "none") {
           const ls: np.Array[] = [];
           const gs: Params[] = [];
-          for (const ascent of ascents) {
-            if (per) {
+          for (const [i, ascent] of ascents.entries()) {
+            if (lp) {
+              // The clean pass through lossWithLogits: L (+ R(z, t) on a phase with the term).
+              const teacher = !termOn ? undefined : teacherIn ? teacherParts[j * micro + i] : (term!.teacher as Exclude<LogitsTerm<X>["teacher"], "input">)(extra, (q) => lp.forward(q, tree.ref(ascent)));
+              const [[total, [l, z, a]], gi] = lp.valueAndGrad(origin(), teacher === undefined ? { batch: tree.ref(ascent) } : { batch: tree.ref(ascent), teacher });
+              total.dispose();
+              ls.push(l);
+              gs.push(gi);
+              takeAux(a);
+              if (term!.returnLogits) logitParts.push(z);
+              else z.dispose();
+            } else if (per) {
               // The clean pass on the mean of the per-example losses, keeping the vector.
               if (cleanPass === "forward") {
                 const [vec, a] = per.forward(origin(), tree.ref(ascent));
@@ -655,6 +796,7 @@ export function makeSharpnessAware<BS, X>(
       if (hasAux) out.aux = aux;
       else if (aux !== undefined) tree.dispose(aux);
       if (ascentOut !== undefined) out.ascent = ascentOut;
+      if (logitParts.length) out.logits = logitParts.length === 1 ? logitParts[0] : np.concatenate(logitParts, 0);
       if (telemetry) out.telemetry = Object.fromEntries(Object.entries(tel).map(([k, xs]) => [k, scalarMean(xs)])) as StepTelemetry;
       return out;
     },
@@ -679,26 +821,28 @@ export function plain<BS>(base: GradientTransformation<BS>, options: Pick<CoreOp
 }
 
 /** Arrays a step may take besides params, state and batch (passed through `jit` as a tree). */
-export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params; at?: Params };
+export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params; at?: Params; teacher?: np.Array };
 
 /**
  * A step function that picks the optimizer's phase for host step `t` and runs the step compiled
  * for that phase (one `jit` per phase, made on first use). Consumes what `step` consumes.
  * `perExampleLoss` goes to every step (`StepOptions.perExampleLoss`); only a variant that selects
- * examples (ESAM) reads it, so passing it costs the others nothing.
+ * examples (ESAM) reads it, so passing it costs the others nothing. Likewise `lossWithLogits`
+ * (`StepOptions.lossWithLogits`), read only by a variant with a term on the logits (SAF, MESA);
+ * SAF's teacher logits go in `inputs.teacher` on the steps where `opt.logitsTerm.needsTeacher(t)`.
  *
  * @example
  * const step = phasedStep(opt, loss, { hasAux: true });
  * const out = step(params, state, batch, t);
  * // … step.dispose() when done
  */
-export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true, auxFrom = "clean" as "clean" | "perturbed", telemetry = false, perExampleLoss = undefined as LossFn | undefined } = {}) {
+export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true, auxFrom = "clean" as "clean" | "perturbed", telemetry = false, perExampleLoss = undefined as LossFn | undefined, lossWithLogits = undefined as LogitsLossFn | undefined } = {}) {
   const cache = new Map<string, (p: any, s: any, b: any, x: StepInputs) => StepOutput<S>>();
   const run = (params: Params, state: S, batch: unknown, t: number, inputs: StepInputs = {}): StepOutput<S> => {
     const phase = opt.phase(t);
     let f = cache.get(phase);
     if (!f) {
-      const g = (p: any, s: any, b: any, x: StepInputs) => opt.step(loss, p, s, b, { hasAux, phase, auxFrom, telemetry, perExampleLoss, ...x });
+      const g = (p: any, s: any, b: any, x: StepInputs) => opt.step(loss, p, s, b, { hasAux, phase, auxFrom, telemetry, perExampleLoss, lossWithLogits, ...x });
       f = jitted ? (jit(g as any) as any) : g;
       cache.set(phase, f!);
     }

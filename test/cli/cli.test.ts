@@ -48,7 +48,7 @@ const bad: [string[], RegExp][] = [
   [["train", "--optimizer", "looksam", "--k", "0"], /--k must be an integer ≥ 1 \(got 0\)/],
   [["train", "--p", "abc"], /--p must be a finite number > 1 \(or Infinity\) \(got "abc"\)/],
   [["train", "--p", "1"], /--p must be a finite number > 1 \(or Infinity\) \(got 1\)/],
-  [["train", "--rho-schedule", "cosine"], /--rho-schedule must be one of constant, inv-sqrt, follow-lr, erm-to-sam, sam-to-erm \(got "cosine"\)/],
+  [["train", "--rho-schedule", "cosine"], /--rho-schedule must be one of constant, inv-sqrt, follow-lr, erm-to-sam, sam-to-erm, every-k \(got "cosine"\)/],
   [["train", "--optimizer", "multistep-sam", "--alpha", "2"], /--alpha must be a finite number in \(0, 1\] \(got 2\)/],
   [["train", "--ascent-batch", "other"], /--ascent-batch must be one of same, previous, random/],
   [["sweep"], /sweep: --spec SWEEP\.json is required/],
