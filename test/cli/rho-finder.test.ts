@@ -30,7 +30,7 @@ test("the verdict rule: the test gain's 95% interval above 0, below 0, or neithe
 
 test("rho-finder end to end: runs, picks ρ* on validation, reports the test gain and λ_max, resumes", () => {
   const out = mkdtempSync(join(tmpdir(), "rho-finder-"));
-  const args = ["rho-finder", "--epochs", "2", "--train-size", "600", "--validation-size", "300", "--label-noise", "0", "--rhos", "0.02,0.2", "--seeds", "0,1", "--out", out, "--jobs", "2"];
+  const args = ["rho-finder", "--epochs", "1", "--train-size", "500", "--validation-size", "300", "--label-noise", "0", "--rhos", "0.02,0.2", "--seeds", "0,1", "--out", out, "--jobs", "2"];
   const r = run(args);
   assert.equal(r.code, 0, r.err);
   const res = JSON.parse(readFileSync(join(out, "rho-finder.json"), "utf8")) as RhoFinderResult;

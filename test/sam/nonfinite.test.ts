@@ -54,8 +54,6 @@ const table: [string, () => SharpnessAwareOptimizer<any>, Set<number>?][] = [
   ["wsam (decoupled: the sharpness step outside the base)", () => wsam(base(), { rho: 0.1, learningRate: 0.1 })],
   ["wsam (coupled)", () => wsam(base(), { rho: 0.1, decouple: false })],
   ["vasso (EMA of g)", () => vasso(base(), { rho: 0.1 })],
-  ["sam, weights only", () => sam(base(), { rho: 0.1, perturbLeaves: (p: string) => p.startsWith("w") })],
-  ["sam, accumulate 2", () => sam(base(), { rho: 0.1, accumulate: 2 })],
   ["msam (one pass along the last update)", () => msam(base(), { rho: 0.3 })],
   ["lookbehindSam (k 2 inner steps, adaptive α)", () => lookbehindSam(base(), { rho: 0.1, k: 2 })],
 ];
