@@ -70,7 +70,8 @@ async function main(): Promise<void> {
   // Controls from the registry and the settings.
   const fill = (id: string, values: readonly string[]) => ($(id) as HTMLSelectElement).replaceChildren(...values.map((v) => new Option(v, v)));
   fill("problem", [...PROBLEMS, ...IMAGE_SETS]);
-  const names = Object.keys(ALGORITHMS).filter((n) => !["sam-full", "sam-noise"].includes(n)); // those need a full-gradient oracle
+  // SAM-full/SAM-noise need a full-gradient oracle and SAF the trainer's memory of past logits.
+  const names = Object.keys(ALGORITHMS).filter((n) => !["sam-full", "sam-noise", "saf"].includes(n));
   fill("a", names);
   fill("b", names);
   for (const [k, v] of Object.entries(s)) {

@@ -15,7 +15,7 @@
 import "../src/engine/polyfills.js";
 import { blockUntilReady, jit, nn, numpy as np, tree } from "@jax-js/jax";
 import { mlp } from "../src/models/mlp.js";
-import { classificationLoss, crossEntropy } from "../src/models/loss.js";
+import { classificationLoss, classificationLossPerExample, classificationLossWithLogits, crossEntropy } from "../src/models/loss.js";
 import { phasedStep } from "../src/sam/core.js";
 import { topEigenvalue } from "../src/sharpness/hessian.js";
 import { buildFromOptimizerSpec, fillOptimizerSpec, type OptimizerSpec } from "../src/train/spec.js";
@@ -60,7 +60,8 @@ export function createRun(config: RunConfig, trainPts: Points, testPts: Points):
   const model = mlp({ sizes: [trainPts.dim, ...config.hidden, trainPts.classes] });
   const stepsPerEpoch = Math.floor(trainPts.n / config.batchSize);
   const opt = buildFromOptimizerSpec(optimizer, { stepsPerEpoch, totalSteps: 1e9, seed: config.seed });
-  const step = phasedStep(opt, classificationLoss(model), { hasAux: true });
+  // Per-example losses (ESAM) and logits (MESA) from the same model, as the trainer passes them.
+  const step = phasedStep(opt, classificationLoss(model), { hasAux: true, perExampleLoss: classificationLossPerExample(model), lossWithLogits: classificationLossWithLogits(model) });
   let { params, state } = model.init(config.seed);
   let optState = opt.init(tree.ref(params));
   const trainSet: DeviceSet = upload(trainPts.x, trainPts.y, trainPts.dim);

@@ -48,6 +48,8 @@ export {
   type PerturbContext,
   type StepInputs,
   type LossFn,
+  type LogitsLossFn,
+  type LogitsTerm,
   type Perturbation,
   type SharpnessAwareOptimizer,
   type SharpnessState,
@@ -64,7 +66,7 @@ export { fsam, type FsamOptions, type FsamState } from "./sam/fsam.js";
 
 export { mlp, type MlpOptions, type MlpParams, type MlpState } from "./models/mlp.js";
 export { cnn, type CnnOptions, type CnnParams, type CnnState } from "./models/cnn.js";
-export { classificationLoss, classificationLossPerExample, crossEntropy, crossEntropyPerExample, type ClassBatch } from "./models/loss.js";
+export { classificationLoss, classificationLossPerExample, classificationLossWithLogits, crossEntropy, crossEntropyPerExample, type ClassBatch } from "./models/loss.js";
 export { batchNorm, conv3x3, dense, maxPool2, heNormal, glorotUniform } from "./models/layers.js";
 export type { Model, ModelState } from "./models/types.js";
 
@@ -84,6 +86,8 @@ export { vasso, vassoDescriptor, type VassoOptions, type VassoState } from "./sa
 export { samOn, samOnDescriptor, type SamOnOptions } from "./sam/sam-on.js";
 export { msam, msamDescriptor, type MsamOptions, type MsamState } from "./sam/msam.js";
 export { esam, esamDescriptor, type EsamOptions, type EsamState } from "./sam/esam.js";
+export { saf, safDescriptor, SafMemory, trajectoryKl, type SafOptions, type SafState } from "./sam/saf.js";
+export { mesa, mesaDescriptor, type MesaOptions, type MesaState, type MesaExtra } from "./sam/mesa.js";
 export {
   lookbehind,
   lookbehindSam,

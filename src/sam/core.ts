@@ -55,14 +55,16 @@ import type { GradientTransformation, Params } from "../optim/types.js";
 import { applyUpdates } from "../optim/apply.js";
 import { EPS, assertSameTree, treeAdd, treeAllFinite, treeDot, treeNorm, treeScale, treeSelect } from "../engine/tree.js";
 import { checkNumber, checkOneOf } from "../optim/validate.js";
-import { checkRhoScale, leafPredicate, leafScales, type LeafSelector } from "./leaves.js";
+import { checkRhoScale, leafPredicate, leafScales, scaleLeaves, type LeafSelector } from "./leaves.js";
 
 /** A loss `(params, batch) => scalar` (mean over the batch), or `[scalar, aux]` with `hasAux`. */
 export type LossFn<B = any, A = any> = (params: any, batch: B) => np.Array | [np.Array, A];
 
 /**
  * The loss and the model's logits from one forward pass: `(params, batch) => [loss, logits]`, or
- * `[loss, logits, aux]` with `hasAux` (`loss` as `LossFn`'s, logits [n, K]).
+ * `[loss, logits, aux]` with `hasAux` (`loss` as `LossFn`'s, logits [n, K]). Consumes its arguments.
+ *
+ * @example const withLogits: LogitsLossFn = (w, b) => { const z = np.matmul(b.x, w); return [crossEntropy(z.ref, b.y), z]; };
  */
 export type LogitsLossFn<B = any, A = any> = (params: any, batch: B) => [np.Array, np.Array] | [np.Array, np.Array, A];
 
@@ -250,7 +252,12 @@ export interface Perturbation<X> {
   logitsTerm?: LogitsTerm<X>;
 }
 
-/** A variant's term on the model's logits (`Perturbation.logitsTerm`). */
+/**
+ * A variant's term on the model's logits (`Perturbation.logitsTerm`; SAF and MESA are the users).
+ *
+ * @example
+ * const term: LogitsTerm<Record<string, never>> = { active: () => true, teacher: "input", penalty: (z, t) => trajectoryKl(z, t, 5).mul(0.3), returnLogits: true };
+ */
 export interface LogitsTerm<X> {
   /** Whether steps of this phase add the term (the others take the plain clean pass). */
   active(phase: string): boolean;
@@ -476,16 +483,6 @@ function treeMean(trees: Params[]): Params {
 function scalarMean(xs: np.Array[]): np.Array {
   if (xs.length === 1) return xs[0];
   return xs.reduce((a, b) => a.add(b)).mul(1 / xs.length);
-}
-
-/** Leaf-wise `s_ℓ · x_ℓ` with s_ℓ = 0 giving exact zeros (never 0·x, which keeps NaN). Consumes `x`. */
-function scaleLeaves(x: Params, scales: number[]): Params {
-  let i = 0;
-  return tree.map((leaf: np.Array) => {
-    const s = scales[i++];
-    if (s === 0) return np.zerosLike(leaf);
-    return s === 1 ? leaf : leaf.mul(s);
-  }, x) as Params;
 }
 
 /**

@@ -21,6 +21,8 @@
  *
  * Browser-safe.
  */
+import "../engine/polyfills.js";
+import { numpy as np, tree } from "@jax-js/jax";
 import type { Params } from "../optim/types.js";
 import { leafPaths } from "../engine/tree.js";
 
@@ -65,4 +67,17 @@ export function leafScales(owner: string, params: Params, selected: (path: strin
   });
   if (scales.every((s) => s === 0)) throw new RangeError(`${owner}: perturbLeaves selects none of the parameters (${paths.slice(0, 4).join(", ")}${paths.length > 4 ? ", …" : ""})`);
   return scales;
+}
+
+/**
+ * Leaf-wise `s_ℓ · x_ℓ` (in `tree.leaves` order), s_ℓ = 0 giving exact zeros (never 0·x, which
+ * keeps NaN) and s_ℓ = 1 the leaf itself. Consumes `x`.
+ */
+export function scaleLeaves(x: Params, scales: number[]): Params {
+  let i = 0;
+  return tree.map((leaf: np.Array) => {
+    const s = scales[i++];
+    if (s === 0) return np.zerosLike(leaf);
+    return s === 1 ? leaf : leaf.mul(s);
+  }, x) as Params;
 }

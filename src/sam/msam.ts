@@ -66,7 +66,7 @@ import type { GradientTransformation, Params } from "../optim/types.js";
 import { treeAdd } from "../engine/tree.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
-import { leafPredicate, leafScales } from "./leaves.js";
+import { leafPredicate, leafScales, scaleLeaves } from "./leaves.js";
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoIsZero, type Rho, rhoHyper } from "./rho.js";
 
@@ -131,16 +131,6 @@ function atPerturbedPoint<BS>(base: GradientTransformation<BS>): GradientTransfo
       return base.update(grad, state, treeAdd(params, eps));
     },
   };
-}
-
-/** Leaf-wise `s_ℓ · x_ℓ`, s_ℓ = 0 giving exact zeros (as core.ts applies the per-leaf scales). Consumes `x`. */
-function scaleLeaves(x: Params, scales: number[]): Params {
-  let i = 0;
-  return tree.map((leaf: np.Array) => {
-    const s = scales[i++];
-    if (s === 0) return np.zerosLike(leaf);
-    return s === 1 ? leaf : leaf.mul(s);
-  }, x) as Params;
 }
 
 /**

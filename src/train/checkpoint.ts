@@ -7,7 +7,9 @@
  *   optimizer.safetensors  "optimizer.<leaf path>" — the whole optimizer state tree: the base
  *                          optimizer's (momentum, Adam moments, count), the sharpness-aware
  *                          state (F-SAM's EMA, LookSAM's g_v, PRNG keys, step count, skipped
- *                          steps) — and "full_grad.<leaf path>" for SAM-full/SAM-noise
+ *                          steps, MESA's EMA weights) — and "full_grad.<leaf path>" for
+ *                          SAM-full/SAM-noise, "saf_memory" for SAF (the trainer's host memory
+ *                          of past logits, [minusEpoch + 1, examples, classes] float32)
  *   trainer.json           { format, step, spec, key, position (epoch, step in epoch, global step,
  *                          partial epoch loss), history, host RNG state, elapsed seconds }
  *

@@ -37,6 +37,8 @@ import { samOn, samOnDescriptor } from "../sam/sam-on.js";
 import { msam, msamDescriptor } from "../sam/msam.js";
 import { lookbehindSam, lookbehindSamDescriptor } from "../sam/lookbehind-sam.js";
 import { esam, esamDescriptor } from "../sam/esam.js";
+import { saf, safDescriptor } from "../sam/saf.js";
+import { mesa, mesaDescriptor } from "../sam/mesa.js";
 
 /** Spec-level hyperparameters of a component, keyed by their names in run specs. */
 export type Params = Record<string, Hyper>;
@@ -196,6 +198,9 @@ const weightLeaves = (p: string) => p.endsWith(".w");
 
 const plainDescriptor: Descriptor = { name: "sgd", fn: "plain", label: "SGD", paper: "the base optimizer alone", params: {} };
 
+/** Optimizers without an ε (the base alone; SAF and MESA's term on the logits): accumulation is their only shared option. */
+const NO_PERTURBATION = new Set<Descriptor>([plainDescriptor, safDescriptor, mesaDescriptor]);
+
 function algorithm(d: Descriptor, passes: string, extra: Params, create: AlgorithmEntry["create"]): AlgorithmEntry {
   const scheduled = (d.params.rho as { schedule?: boolean } | undefined)?.schedule === true;
   return {
@@ -204,7 +209,7 @@ function algorithm(d: Descriptor, passes: string, extra: Params, create: Algorit
     paper: d.paper,
     passes,
     descriptor: d,
-    params: { ...specParams(d), ...(scheduled ? rhoSchedule : {}), ...extra, ...(d === plainDescriptor ? accumulation : d === samOnDescriptor ? sharedFixedLeaves : shared), ...nonFinite },
+    params: { ...specParams(d), ...(scheduled ? rhoSchedule : {}), ...extra, ...(NO_PERTURBATION.has(d) ? accumulation : d === samOnDescriptor ? sharedFixedLeaves : shared), ...nonFinite },
     create,
   };
 }
@@ -246,6 +251,12 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = Object.fromEntries(
       const { perturbLeaves: _fixed, ...rest } = common(o);
       return samOn(b, { ...rest, rho: rho(o, c), m: o.m ?? undefined });
     }),
+    algorithm(safDescriptor, "1", {}, (o, b, c) =>
+      saf(b, { nonFinite: o.nonFinite, accumulate: o.accumulate ?? 1, lambda: o.lambda, temperature: o.temperature, startEpoch: o.startEpoch, minusEpoch: o.minusEpoch, stepsPerEpoch: c.stepsPerEpoch }),
+    ),
+    algorithm(mesaDescriptor, "1 + a forward of the EMA weights", {}, (o, b, c) =>
+      mesa(b, { nonFinite: o.nonFinite, accumulate: o.accumulate ?? 1, lambda: o.lambda, temperature: o.temperature, startEpoch: o.startEpoch, decay: o.decay, stepsPerEpoch: c.stepsPerEpoch }),
+    ),
   ].map((e) => [e.name, e]),
 );
 

@@ -29,13 +29,19 @@
  * and are counted per epoch (`skippedSteps`); policy "error" throws `NonFiniteError` naming the
  * step (after writing a checkpoint of the unchanged state when checkpointing is on).
  *
+ * SAF (sam/saf.ts) keeps a memory of past logits here, on the host: a `SafMemory` of
+ * minusEpoch + 1 epoch slots indexed by the training example's index (`batches[s]`). Before a
+ * step with the term the batch's teacher logits are gathered from it and passed as
+ * `inputs.teacher`; after every finite step the logits the step returns are recorded (one
+ * [batch, classes] read per step, only for SAF). MESA's EMA weights are in the optimizer state.
+ *
  * Checkpoints (checkpoint.ts) hold the trees and the trainer's position; a run resumed from one
  * continues bit for bit: same batches (their order is a function of seed and epoch), same host
- * RNG state, same partial-epoch sums.
+ * RNG state, same partial-epoch sums, same SAF memory ("saf_memory" in optimizer.safetensors).
  */
 import "../engine/polyfills.js";
 import { blockUntilReady, grad, jit, numpy as np, tree } from "@jax-js/jax";
-import { classificationLoss, classificationLossPerExample, crossEntropy } from "../models/loss.js";
+import { classificationLoss, classificationLossPerExample, classificationLossWithLogits, crossEntropy } from "../models/loss.js";
 import { disposeDeviceSet, epochBatches, evalBatches, meanOverRows, take, upload, type DeviceSet } from "../data/batches.js";
 import { subsetTrain, symmetricLabelNoise, validationSplit } from "../data/prepare.js";
 import type { ImageDataset } from "../data/types.js";
@@ -45,6 +51,7 @@ import { CheckpointError, readCheckpointMeta, readCheckpointTrees, writeCheckpoi
 import { treeSelect, type Params } from "../engine/tree.js";
 import { permutation, rng } from "../engine/prng.js";
 import { buildOptimizer, fillSpec, runKey, type RunSpec } from "./spec.js";
+import { SafMemory } from "../sam/saf.js";
 
 export type EpochRecord = {
   epoch: number;
@@ -195,16 +202,20 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   let optState = opt.init(tree.ref(params));
   let fullGrad: Params | null = null;
   let lastCheckpoint: string | null = null;
+  // SAF's memory of past logits (an optimizer whose steps return logits for a teacher memory).
+  const memory = opt.logitsTerm?.returnsLogits ? new SafMemory(trainN, ds.numClasses, (c.optimizer.minusEpoch as number | undefined) ?? 3) : null;
   if (hooks.resumeFrom) {
     const meta = readCheckpointMeta(hooks.resumeFrom);
     if (meta.key !== key) throw new CheckpointError(`checkpoint ${hooks.resumeFrom} was written for another run (key ${meta.key}, this run ${key}); resume with its own spec (trainer.json "spec")`);
     const templates: Record<string, Params | undefined> = { params, model_state: modelState, optimizer: optState };
     if (meta.hasFullGrad) templates.full_grad = params ? tree.map((x: np.Array) => np.zerosLike(x), tree.ref(params)) : undefined;
+    if (memory) templates.saf_memory = np.zeros(memory.shape);
     const trees = readCheckpointTrees(hooks.resumeFrom, templates);
     params = trees.params;
     modelState = trees.model_state;
     optState = trees.optimizer;
     fullGrad = trees.full_grad ?? null;
+    if (memory) memory.load((await (trees.saf_memory as np.Array).data()) as Float32Array);
     ({ epoch: epoch0, stepInEpoch: step0, t, lossSum, skippedInEpoch, skippedTotal } = meta.position);
     if (meta.position.telemetry) ({ sums: telSum, counts: telCount } = meta.position.telemetry);
     history = meta.history;
@@ -216,7 +227,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   const trainSet = upload(ds.trainX, noise.given, ds.inputDim);
   const testSet = upload(ds.testX, ds.testY, ds.inputDim);
   const valSet = val ? upload(val.x, valLabels!, ds.inputDim) : null;
-  const step = phasedStep(opt, loss, { hasAux: true, auxFrom: c.optimizer.bnStats === "perturbed" ? "perturbed" : "clean", telemetry: telemetryOn, perExampleLoss: classificationLossPerExample(model) });
+  const step = phasedStep(opt, loss, { hasAux: true, auxFrom: c.optimizer.bnStats === "perturbed" ? "perturbed" : "clean", telemetry: telemetryOn, perExampleLoss: classificationLossPerExample(model), lossWithLogits: classificationLossWithLogits(model) });
   // Mean gradient over a chunk, weighted by its size, for the full-gradient oracle.
   const chunkGrad = jit((p: any, ms: any, x: np.Array, y: np.Array) => {
     const n = x.shape[0];
@@ -254,19 +265,24 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   const seconds = () => elapsedBefore + (performance.now() - t0) / 1000;
   async function checkpoint(epoch: number, stepInEpoch: number): Promise<void> {
     if (!hooks.checkpointDir) return;
-    lastCheckpoint = await writeCheckpoint(hooks.checkpointDir, t, {
-      weights: { params, model_state: modelState },
-      state: { optimizer: optState, full_grad: fullGrad ?? undefined },
-      meta: {
-        spec: c,
-        key,
-        position: { epoch, stepInEpoch, t, lossSum, skippedInEpoch, skippedTotal, ...(telemetryOn ? { telemetry: { sums: telSum, counts: telCount } } : {}) },
-        history,
-        ascentRngState: ascentRng.getState(),
-        elapsedSeconds: seconds(),
-        hasFullGrad: fullGrad !== null,
-      },
-    });
+    const memoryArray = memory ? np.array(memory.data).reshape(memory.shape) : undefined;
+    try {
+      lastCheckpoint = await writeCheckpoint(hooks.checkpointDir, t, {
+        weights: { params, model_state: modelState },
+        state: { optimizer: optState, full_grad: fullGrad ?? undefined, saf_memory: memoryArray },
+        meta: {
+          spec: c,
+          key,
+          position: { epoch, stepInEpoch, t, lossSum, skippedInEpoch, skippedTotal, ...(telemetryOn ? { telemetry: { sums: telSum, counts: telCount } } : {}) },
+          history,
+          ascentRngState: ascentRng.getState(),
+          elapsedSeconds: seconds(),
+          hasFullGrad: fullGrad !== null,
+        },
+      });
+    } finally {
+      memoryArray?.dispose();
+    }
   }
 
   let interrupted = false;
@@ -282,7 +298,9 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
       }
       for (let s = first; s < batches.length; s++) {
         const b = take(trainSet, batches[s]);
-        const inputs: { ascentBatch?: unknown; fullGrad?: Params } = {};
+        const inputs: { ascentBatch?: unknown; fullGrad?: Params; teacher?: np.Array } = {};
+        // SAF: the batch's logits minusEpoch epochs earlier, on the steps with the term.
+        if (memory && opt.logitsTerm!.needsTeacher(t)) inputs.teacher = np.array(memory.teacher(batches[s], epoch)).reshape([batches[s].length, memory.classes]);
         if (ascentBatchSize !== null) {
           // 003 Fig 2c: B ⊆ B' (larger: the batch plus random others) or B' ⊆ B (the first ones).
           const idx = ascentBatchSize <= batches[s].length ? batches[s].subarray(0, ascentBatchSize) : widen(batches[s], ascentBatchSize);
@@ -308,7 +326,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
             const o = e.output;
             params = o.params;
             optState = o.state;
-            tree.dispose([o.loss, o.finite, o.aux, o.telemetry]);
+            tree.dispose([o.loss, o.finite, o.aux, o.telemetry, o.logits]);
             modelState = prevModelState;
             await checkpoint(epoch, s);
             e.message = `epoch ${epoch}, ${e.message}`;
@@ -321,6 +339,11 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
         await blockUntilReady([params, optState, modelState]);
         const ok = (await (out.finite as np.Array).data())[0];
         const l = (await (out.loss as np.Array).data())[0];
+        if (out.logits) {
+          // SAF: record this batch's logits at w (a skipped step records nothing).
+          const z = (await (out.logits as np.Array).data()) as Float32Array;
+          if (ok && memory) memory.record(batches[s], epoch, z);
+        }
         if (out.telemetry) {
           // One read for the six scalars.
           const v = await np.stack(TELEMETRY_KEYS.map((k) => out.telemetry[k])).data();

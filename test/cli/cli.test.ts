@@ -19,7 +19,7 @@ const bad: [string[], RegExp][] = [
   [["train", "--rho", "-0.1"], /--rho must be a finite number ≥ 0 \(got -0\.1\)/],
   [["train", "--optimizer", "fsam", "--lambda", "1"], /--lambda must be a finite number in \[0, 1\) \(got 1\)/],
   [["train", "--optimizer", "fsam", "--lambda", "-0.5"], /--lambda must be a finite number in \[0, 1\)/],
-  [["train", "--lambda", "0.5"], /--lambda is not a hyperparameter of optimizer sam \(it is of fsam, fasam, gnr\)/],
+  [["train", "--lambda", "0.5"], /--lambda is not a hyperparameter of optimizer sam \(it is of fsam, fasam, gnr, saf, mesa\)/],
   [["train", "--optimizer", "adagrad"], /--optimizer must be one of sgd, sam, asam, fsam, fasam, .* \(got "adagrad"\)/],
   [["train", "--dataset", "cifar10"], /--dataset must be one of fashion-mnist, mnist \(got "cifar10"\)/],
   [["train", "--epochs", "0"], /--epochs must be an integer ≥ 1 \(got 0\)/],
