@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, "..", "..", "bench");
-type Ours = { model: string; device: string; threads: boolean; ms: Record<string, number> };
+type Ours = { model: string; device: string; threads: boolean; ms: Record<string, number>; kind?: "family" };
 type Peer = { model: string; threads?: number; ms?: Record<string, number>; error?: string };
 
 function lastJson(cmd: string, args: string[], env: Record<string, string> = {}): unknown | { failed: string } {
@@ -29,15 +29,17 @@ function lastJson(cmd: string, args: string[], env: Record<string, string> = {})
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
 
-const ours: Ours[] = [];
+const all: Ours[] = [];
 for (const threads of [false, true]) {
   const out = lastJson(process.execPath, [join(here, "steps.js")], { SHARPNESS_THREADS: threads ? "1" : "0" });
   if ("failed" in (out as object)) {
     process.stderr.write(`bench: the ${threads ? "threaded" : "single-thread"} run failed: ${(out as { failed: string }).failed}\n`);
     process.exit(1);
   }
-  ours.push(...(out as Ours[]));
+  all.push(...(out as Ours[]));
 }
+const ours = all.filter((r) => r.kind !== "family");
+const family = all.find((r) => r.kind === "family");
 
 const tfjs = lastJson(process.execPath, [join(here, "peer-tfjs.js")]) as { tfjs?: string; results?: Peer[]; failed?: string };
 const python = ["python3", "/usr/bin/python3"].find((p) => spawnSync(p, ["-c", "import torch"]).status === 0);
@@ -69,6 +71,10 @@ for (const r of ours) {
   );
 }
 console.log(`\nlimits: sam/sgd ≤ 2.0, looksam/sgd ≈ 1.2; goals (issue 12): ours/torch ≤ 2.5 (MLP 784-256-10), ≤ 1.5 (CNN); tfjs/ours ≥ 5`);
+if (family) {
+  console.log(`\nthe rest of the family, ${family.model}, batch 128, one thread: ms per step and × SGD`);
+  for (const [k, v] of Object.entries(family.ms)) console.log(`  ${k.padEnd(20)} ${f(v).padStart(6)}  ×${f(v / family.ms.sgd, 2)}`);
+}
 console.log(`PyTorch: ${torch ? (torch.torch ? `${torch.torch} (${python}; threads 1 and 2)` : `failed: ${torch.failed}`) : "not on this machine (python3 -c 'import torch' fails)"}`);
 console.log(`TensorFlow.js: ${tfjs.tfjs ? `${tfjs.tfjs}, wasm backend, one thread` : `failed: ${tfjs.failed}`}${tfjs.results?.filter((p) => p.error).map((p) => `; ${p.model}: ${p.error}`).join("") ?? ""}`);
 // Sweep throughput: the same 8 runs at --jobs 1 and --jobs 2.
@@ -96,5 +102,5 @@ console.log(`\nsweep throughput (8 runs: Fashion-MNIST 5,000 images, MLP 784-256
 for (const x of sweep) console.log(`  --jobs ${x.jobs}: ${x.seconds.toFixed(1)} s, ${Math.round(x.runsPerHour)} runs/hour`);
 if (sweep.length === 2) console.log(`  --jobs 2 / --jobs 1: ×${(sweep[1].runsPerHour / sweep[0].runsPerHour).toFixed(2)}`);
 mkdirSync("runs", { recursive: true });
-writeFileSync("runs/bench.json", JSON.stringify({ date: new Date().toISOString(), node: process.version, ours, torch, tfjs, sweep }, null, 2) + "\n");
+writeFileSync("runs/bench.json", JSON.stringify({ date: new Date().toISOString(), node: process.version, ours, family, torch, tfjs, sweep }, null, 2) + "\n");
 console.log("wrote runs/bench.json");

@@ -9,11 +9,11 @@ import { installWasmThreads } from "../src/engine/node-threads.js";
 
 const threads = process.env.SHARPNESS_THREADS === "1" && installWasmThreads();
 const { blockUntilReady, jit, numpy: np, random, tree } = await import("@jax-js/jax");
-const { initEngine, sgd, sam, fsam, plain, lookSam } = await import("../src/index.js");
+const { initEngine, sgd, sam, fsam, plain, lookSam, msam, esam, saf, mesa, wsam, vasso, gsam, asam, lookbehindSam, rhoEvery } = await import("../src/index.js");
 const { phasedStep } = await import("../src/sam/core.js");
 const { mlp } = await import("../src/models/mlp.js");
 const { cnn } = await import("../src/models/cnn.js");
-const { classificationLoss } = await import("../src/models/loss.js");
+const { classificationLoss, classificationLossPerExample, classificationLossWithLogits } = await import("../src/models/loss.js");
 type Model = import("../src/models/types.js").Model<any, any>;
 type SharpnessAwareOptimizer<S> = import("../src/sam/core.js").SharpnessAwareOptimizer<S>;
 
@@ -23,7 +23,8 @@ const BLOCK = 5;
 
 /** A phased, jitted step of `opt` on `model` with its own params/state; `block()` times BLOCK steps. */
 function stepper(model: Model, opt: SharpnessAwareOptimizer<any>) {
-  const step = phasedStep(opt, classificationLoss(model), { hasAux: true });
+  // Per-example losses (ESAM) and logits (SAF, MESA) as the trainer passes them.
+  const step = phasedStep(opt, classificationLoss(model), { hasAux: true, perExampleLoss: classificationLossPerExample(model), lossWithLogits: classificationLossWithLogits(model) });
   let { params, state: ms } = model.init(0);
   let st = opt.init(tree.ref(params));
   const x = random.uniform(random.key(1), [BATCH, 784]);
@@ -33,13 +34,16 @@ function stepper(model: Model, opt: SharpnessAwareOptimizer<any>) {
     async block(): Promise<number> {
       const t0 = performance.now();
       for (let i = 0; i < BLOCK; i++) {
-        const out = step(params, st, { x: x.ref, y: y.ref, state: ms }, t++) as any;
+        // SAF's teacher: the trainer's memory of past logits (zeros stand in for it here).
+        const inputs = opt.logitsTerm?.needsTeacher(t) ? { teacher: np.zeros([BATCH, 10]) } : {};
+        const out = step(params, st, { x: x.ref, y: y.ref, state: ms }, t++, inputs) as any;
         params = out.params;
         st = out.state;
         ms = out.aux;
         await blockUntilReady([params, st, ms]);
         await out.loss.data();
         out.finite.dispose();
+        if (out.logits) await out.logits.data(); // the trainer reads SAF's logits back each step
       }
       return (performance.now() - t0) / BLOCK;
     },
@@ -94,5 +98,26 @@ for (const [name, model, reps] of models) {
   );
   const ms = Object.fromEntries(OPTIMIZERS.map((k) => [k, median(times[k])]));
   results.push({ model: name, batch: BATCH, device, threads, ms, blocks: reps });
+}
+// The rest of the family on MLP 784-256-10, single-threaded: per-step cost (the cost model of
+// equal-wall-time comparisons). Blocks of 5 steps, interleaved like the table above.
+if (!threads) {
+  const model = mlp({ sizes: [784, 256, 10] });
+  const family: [string, SharpnessAwareOptimizer<any>][] = [
+    ["sgd", plain(base())],
+    ["sam", sam(base(), { rho: 0.05 })],
+    ["sam every 4th step", sam(base(), { rho: rhoEvery(0.05, 4) })],
+    ["asam", asam(base(), { rho: 0.5 })],
+    ["gsam", gsam(base(), { rho: 0.05 })],
+    ["wsam", wsam(base(), { rho: 0.05, learningRate: 0.05 })],
+    ["vasso", vasso(base(), { rho: 0.05 })],
+    ["msam", msam(base(), { rho: 0.3 })],
+    ["esam", esam(base(), { rho: 0.05 })],
+    ["saf", saf(base(), { startEpoch: 1 })],
+    ["mesa", mesa(base(), { startEpoch: 1 })],
+    ["lookbehind-sam k2", lookbehindSam(base(), { rho: 0.05, k: 2 })],
+  ];
+  const times = await timeInterleaved(model, family, 1, 10);
+  results.push({ model: "mlp 784-256-10", kind: "family", batch: BATCH, device, threads, ms: Object.fromEntries(family.map(([k]) => [k, median(times[k])])), blocks: 10 });
 }
 process.stdout.write(JSON.stringify(results) + "\n", () => process.exit(0));
