@@ -130,14 +130,14 @@ test("ownership: step consumes params, state and batch; .ref keeps them alive", 
   tree.dispose([out.params, out.state, out.loss, out.finite]);
 });
 
-test("no live-buffer growth over 60-200 jitted steps, and nothing left after disposal", async () => {
+test("no live-buffer growth over 40-100 jitted steps, and nothing left after disposal", async () => {
   // jax-js is lazy: an output that is never realized keeps its inputs alive through pending
   // operations, so a training loop realizes params and state each step (blockUntilReady), as
   // src/train does. Then the count must be flat, and return to the baseline once disposed.
   const live = await trackBuffers();
-  // 200 steps for four, 60 for the rest (the count is compared at step 10 and at the end).
+  // 100 steps for four, 40 for the rest (the count is compared at step 10 and at the end).
   for (const [k, [name, make]] of [family[0], family[2], family[3], family[5], ...family.slice(9)].entries()) {
-    const n = k < 4 ? 200 : 60;
+    const n = k < 4 ? 100 : 40;
     const baseline = live();
     const opt = make();
     const step = jit((p: any, s: any, b: any) => opt.step(tinyLoss, p, s, b));
