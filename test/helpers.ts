@@ -124,3 +124,13 @@ export function runSteps(opt: SharpnessAwareOptimizer<any>, loss: any, w0: numbe
   tree.dispose(s);
   return out;
 }
+
+/** L(w) = Σ a_i w_i² (the batch is ignored); `calls` counts its evaluations (one per gradient pass). */
+export function quad(a: number[]) {
+  const f = (w: np.Array, _b: unknown) => {
+    f.calls++;
+    return np.sum(np.square(w).mul(np.array(a)));
+  };
+  f.calls = 0;
+  return f;
+}

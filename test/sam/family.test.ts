@@ -9,20 +9,11 @@ import {
   applyUpdates, chain, clipByGlobalNorm, fasam, fisherSam, fsam, gradNormPenalty, gsam, hvpAt, lookSam, multiStepSam, phasedStep,
   randomPerturbation, rhoEvery, rhoInvSqrt, rhoSwitch, wsam, vasso, msam, lookbehindSam, sam, samFull, samNoise, sgd, asam, type SharpnessAwareOptimizer,
 } from "../../src/index.js";
-import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers } from "../helpers.js";
+import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
 
 before(setup);
 
-/** L(w) = Σ a_i w_i²; counts how often it is evaluated (each gradient pass evaluates it once). */
-function quad(a: number[]) {
-  const f = (w: np.Array, _b: unknown) => {
-    f.calls++;
-    return np.sum(np.square(w).mul(np.array(a)));
-  };
-  f.calls = 0;
-  return f;
-}
 const noBatch = () => ({ z: np.zeros([1]) });
 
 const steps = (opt: SharpnessAwareOptimizer<any>, loss: any, w0: number[], n: number, inputs?: () => any) => runSteps(opt, loss, w0, n, { inputs });

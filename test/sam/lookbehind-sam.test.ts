@@ -11,20 +11,11 @@ import assert from "node:assert/strict";
 import { blockUntilReady, numpy as np, tree } from "@jax-js/jax";
 import { asam, phasedStep, plain, rhoSwitch, sam, samFull, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { lookbehind, lookbehindDescriptor, lookbehindSam, lookbehindSamDescriptor } from "../../src/sam/lookbehind-sam.js";
-import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers } from "../helpers.js";
+import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
 
 before(setup);
 
-/** L(w) = Σ a_i w_i² (the batch is ignored); counts its evaluations (one per gradient pass). */
-function quad(a: number[]) {
-  const f = (w: np.Array, _b: unknown) => {
-    f.calls++;
-    return np.sum(np.square(w).mul(np.array(a)));
-  };
-  f.calls = 0;
-  return f;
-}
 const lr = (learningRate = 0.1) => sgd({ learningRate });
 
 test("lookbehind-sam: one outer step by hand — w=[1,2], L=w₁²+3w₂², ρ 0.05, k 2, α 0.5, SGD lr 0.1", () => {

@@ -11,21 +11,12 @@ import assert from "node:assert/strict";
 import { blockUntilReady, jit, numpy as np, tree } from "@jax-js/jax";
 import { adam, adamw, phasedStep, plain, rhoSwitch, sgd, stepSchedule, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { msam, msamDescriptor } from "../../src/sam/msam.js";
-import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers } from "../helpers.js";
+import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
 import * as ref from "../reference/torchlike.js";
 
 before(setup);
 
-/** L(w) = Σ a_i w_i² (the batch is ignored); counts its evaluations (one per gradient pass). */
-function quad(a: number[]) {
-  const f = (w: np.Array, _b: unknown) => {
-    f.calls++;
-    return np.sum(np.square(w).mul(np.array(a)));
-  };
-  f.calls = 0;
-  return f;
-}
 const noBatch = () => ({ z: np.zeros([1]) });
 
 test("msam: two steps by hand — w=[1,2], L=Σw², ρ 0.3, SGD lr 0.1, μ 0.9", () => {

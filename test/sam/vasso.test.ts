@@ -8,20 +8,11 @@ import assert from "node:assert/strict";
 import { blockUntilReady, numpy as np, tree } from "@jax-js/jax";
 import { phasedStep, plain, rhoInvSqrt, rhoSwitch, sam, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { vasso, vassoDescriptor } from "../../src/sam/vasso.js";
-import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers } from "../helpers.js";
+import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
 import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
 
 before(setup);
 
-/** L(w) = Σ a_i w_i² (the batch is ignored); counts its evaluations (one per gradient pass). */
-function quad(a: number[]) {
-  const f = (w: np.Array, _b: unknown) => {
-    f.calls++;
-    return np.sum(np.square(w).mul(np.array(a)));
-  };
-  f.calls = 0;
-  return f;
-}
 const steps = (opt: SharpnessAwareOptimizer<any>, loss: any, w0: number[], n: number) => runSteps(opt, loss, w0, n);
 
 test("vasso: two steps by hand — w=[1,2], L=w₁²+3w₂², ρ 0.05, θ 0.5, SGD lr 0.1", () => {
