@@ -107,7 +107,7 @@ test("--jobs 2 ≡ --jobs 1 ≡ a run alone; SIGINT then rerun executes only unf
 
 test("SIGKILL of a run's process: the run is retried and ends with one result, equal to an uninterrupted run", async () => {
   const dir = tmp("kill-");
-  const spec = small({ epochs: 30, trainSize: 1000 });
+  const spec = small({ epochs: 12, trainSize: 1000 });
   const file = sweepFile(dir, spec, { seed: [0] });
   const key = runKey(spec);
   const out = join(dir, "out");
@@ -129,7 +129,7 @@ test("SIGKILL of a run's process: the run is retried and ends with one result, e
 
 test("SIGKILL of the sweep: its run processes stop; the rerun resumes them and the results are exact", async () => {
   const dir = tmp("kill9-");
-  const base = small({ epochs: 30, trainSize: 1000 });
+  const base = small({ epochs: 12, trainSize: 1000 });
   const file = sweepFile(dir, base, { seed: [0, 1] });
   const out = join(dir, "out");
   const child = spawn(process.execPath, [cli, "sweep", "--spec", file, "--out", out, "--jobs", "2"], { stdio: "ignore" });
