@@ -3,7 +3,8 @@
  * batch of 8, from a seeded JS PRNG so the float64 reference (reference/torchlike.ts) can use
  * exactly the same numbers.
  */
-import { nn, numpy as np } from "@jax-js/jax";
+import { nn, numpy as np, tree } from "@jax-js/jax";
+import { phasedStep, type LossFn, type SharpnessAwareOptimizer } from "../src/sam/core.js";
 import { mulberry32 } from "../src/engine/prng.js";
 
 
@@ -61,4 +62,25 @@ export function tinyLoss(p: TinyParams, b: TinyBatch): np.Array {
   const lp = nn.logSoftmax(logits, -1);
   const oh = nn.oneHot(b.y, DIMS.out).astype(lp.dtype);
   return np.sum(lp.mul(oh)).mul(-1 / b.y.shape[0]);
+}
+
+/**
+ * Steps of `opt` on the tiny MLP from `init`, one per batch (phases from the host step, as the
+ * trainer does); returns the final parameters (the state is disposed). `perExampleLoss`: for the
+ * variants that select examples (ESAM).
+ */
+export function runTiny(opt: SharpnessAwareOptimizer<any>, init: TinyData, batches: { x: number[][]; y: number[] }[], { jitted = false, perExampleLoss }: { jitted?: boolean; perExampleLoss?: LossFn } = {}): TinyParams {
+  const step = phasedStep(opt, tinyLoss, { jitted, ...(perExampleLoss ? { perExampleLoss } : {}) });
+  let p = toParams(init);
+  let s = opt.init(tree.ref(p));
+  batches.forEach((b, t) => {
+    const out = step(p, s, toBatch(b), t);
+    out.loss.dispose();
+    out.finite.dispose();
+    p = out.params;
+    s = out.state;
+  });
+  tree.dispose(s);
+  step.dispose();
+  return p;
 }

@@ -15,7 +15,7 @@ import { makeSharpnessAware, noExtraState, type LossFn } from "../../src/sam/cor
 import { normalizedPerturbation } from "../../src/sam/sam.js";
 import { classificationLossPerExample } from "../../src/models/loss.js";
 import { assertClose, flat, maxTreeDiff, setup, trackBuffers } from "../helpers.js";
-import { DIMS, tinyLoss, tinyProblem, toBatch, toParams, type TinyBatch, type TinyParams } from "../fixtures.js";
+import { DIMS, tinyLoss, tinyProblem, toBatch, toParams, type TinyBatch, type TinyParams, runTiny } from "../fixtures.js";
 
 before(setup);
 
@@ -78,21 +78,7 @@ const { init, batches } = tinyProblem(3, 4);
 const base = () => sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 });
 
 /** The tiny MLP's final params after one step per batch (phasedStep, with per-example losses). */
-function run(opt: SharpnessAwareOptimizer<any>, jitted = false, data = batches): TinyParams {
-  const step = phasedStep(opt, tinyLoss, { jitted, perExampleLoss: tinyLossPer as LossFn });
-  let p = toParams(init);
-  let s = opt.init(tree.ref(p));
-  data.forEach((b, t) => {
-    const out = step(p, s, toBatch(b), t);
-    out.loss.dispose();
-    out.finite.dispose();
-    p = out.params;
-    s = out.state;
-  });
-  tree.dispose(s);
-  step.dispose();
-  return p;
-}
+const run = (opt: SharpnessAwareOptimizer<any>, jitted = false, data = batches): TinyParams => runTiny(opt, init, data, { jitted, perExampleLoss: tinyLossPer as LossFn });
 
 /** A SAM variant whose selection keeps every example: exercises the hook's passes against SAM. */
 function samKeepAll(rho: number, core: Record<string, unknown> = {}, m?: number) {

@@ -12,7 +12,7 @@ import { blockUntilReady, numpy as np, tree } from "@jax-js/jax";
 import { asam, phasedStep, plain, rhoSwitch, sam, samFull, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { lookbehind, lookbehindDescriptor, lookbehindSam, lookbehindSamDescriptor } from "../../src/sam/lookbehind-sam.js";
 import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
-import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, runTiny } from "../fixtures.js";
 
 before(setup);
 
@@ -190,21 +190,7 @@ test("the official reference is not vacuous: static and adaptive α, SAM and ASA
 const { init, batches } = tinyProblem(5, 4);
 const base = () => sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 });
 
-function run(opt: SharpnessAwareOptimizer<any>, jitted = false, data = batches): TinyParams {
-  const step = phasedStep(opt, tinyLoss, { jitted });
-  let p = toParams(init);
-  let s = opt.init(tree.ref(p));
-  data.forEach((b, t) => {
-    const out = step(p, s, toBatch(b), t);
-    out.loss.dispose();
-    out.finite.dispose();
-    p = out.params;
-    s = out.state;
-  });
-  tree.dispose(s);
-  step.dispose();
-  return p;
-}
+const run = (opt: SharpnessAwareOptimizer<any>, jitted = false, data = batches): TinyParams => runTiny(opt, init, data, { jitted });
 
 const reductions: [string, () => SharpnessAwareOptimizer<any>, () => SharpnessAwareOptimizer<any>][] = [
   ["k=1, α=1 ≡ SAM (4 steps)", () => lookbehindSam(base(), { rho: 0.1, k: 1, alpha: 1 }), () => sam(base(), { rho: 0.1 })],

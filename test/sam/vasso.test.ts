@@ -9,7 +9,7 @@ import { blockUntilReady, numpy as np, tree } from "@jax-js/jax";
 import { phasedStep, plain, rhoInvSqrt, rhoSwitch, sam, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { vasso, vassoDescriptor } from "../../src/sam/vasso.js";
 import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
-import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, runTiny } from "../fixtures.js";
 
 before(setup);
 
@@ -48,21 +48,7 @@ test("vasso: a ρ(t) = 0 step is one base pass that still folds g into d", () =>
 const { init, batches } = tinyProblem(3, 4);
 const base = () => sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 });
 
-function run(opt: SharpnessAwareOptimizer<any>, jitted = false): TinyParams {
-  const step = phasedStep(opt, tinyLoss, { jitted });
-  let p = toParams(init);
-  let s = opt.init(tree.ref(p));
-  batches.forEach((b, t) => {
-    const out = step(p, s, toBatch(b), t);
-    out.loss.dispose();
-    out.finite.dispose();
-    p = out.params;
-    s = out.state;
-  });
-  tree.dispose(s);
-  step.dispose();
-  return p;
-}
+const run = (opt: SharpnessAwareOptimizer<any>, jitted = false): TinyParams => runTiny(opt, init, batches, { jitted });
 
 const reductions: [string, () => SharpnessAwareOptimizer<any>, () => SharpnessAwareOptimizer<any>][] = [
   ["θ=1 ≡ SAM (4 steps)", () => vasso(base(), { rho: 0.1, theta: 1 }), () => sam(base(), { rho: 0.1 })],

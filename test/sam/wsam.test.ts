@@ -8,7 +8,7 @@ import { blockUntilReady, numpy as np, tree } from "@jax-js/jax";
 import { phasedStep, plain, rhoSwitch, sam, sgd, stepSchedule, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { wsam, wsamDescriptor } from "../../src/sam/wsam.js";
 import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
-import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, runTiny } from "../fixtures.js";
 
 before(setup);
 
@@ -67,21 +67,7 @@ const { init, batches } = tinyProblem(3, 4);
 const momentumBase = () => sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 });
 const plainSgd = () => sgd({ learningRate: 0.1, weightDecay: 5e-4 });
 
-function run(opt: SharpnessAwareOptimizer<any>, jitted = false): TinyParams {
-  const step = phasedStep(opt, tinyLoss, { jitted });
-  let p = toParams(init);
-  let s = opt.init(tree.ref(p));
-  batches.forEach((b, t) => {
-    const out = step(p, s, toBatch(b), t);
-    out.loss.dispose();
-    out.finite.dispose();
-    p = out.params;
-    s = out.state;
-  });
-  tree.dispose(s);
-  step.dispose();
-  return p;
-}
+const run = (opt: SharpnessAwareOptimizer<any>, jitted = false): TinyParams => runTiny(opt, init, batches, { jitted });
 
 const reductions: [string, () => SharpnessAwareOptimizer<any>, () => SharpnessAwareOptimizer<any>][] = [
   ["γ=0 decoupled ≡ base", () => wsam(momentumBase(), { rho: 0.1, gamma: 0, learningRate: 0.1 }), () => plain(momentumBase())],
