@@ -563,9 +563,11 @@ export function makeSharpnessAware<BS, X>(
       // accumulation).
       let groups = 1;
       let micro = 1;
+      let size = 0; // examples per part when the batch is split
       if (m !== undefined || accumulate > 1) {
         const n = batchSize(batch, owner);
         const by = m !== undefined ? m : n / accumulate;
+        size = by;
         if (m !== undefined && n % m !== 0) fail(new RangeError(`${owner}: batch size ${n} is not a multiple of m = ${m}`));
         if (m === undefined && n % accumulate !== 0) fail(new RangeError(`${owner}: batch size ${n} is not a multiple of accumulate = ${accumulate}`));
         if (m !== undefined || accumulateMode === "per-micro-batch") groups = n / by;
@@ -573,7 +575,6 @@ export function makeSharpnessAware<BS, X>(
       }
       if (options.at !== undefined && groups > 1) fail(new RangeError(`${owner}: options.at needs one perturbation per step (no m, no per-micro-batch accumulation)`));
       const parts = groups * micro;
-      const size = parts === 1 ? 0 : batchSize(batch, owner) / parts;
       const split = (b: any) => (parts === 1 ? [b] : Array.from({ length: parts }, (_, j) => subBatch(b, j, size)));
       const allParts: any[] = split(batch);
       // The teacher logits, split like the batch; disposed when this step has no use for them.
