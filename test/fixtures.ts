@@ -3,8 +3,9 @@
  * batch of 8, from a seeded JS PRNG so the float64 reference (reference/torchlike.ts) can use
  * exactly the same numbers.
  */
-import { nn, numpy as np, tree } from "@jax-js/jax";
-import { phasedStep, type LossFn, type SharpnessAwareOptimizer } from "../src/sam/core.js";
+import { blockUntilReady, nn, numpy as np, tree } from "@jax-js/jax";
+import { phasedStep, type LossFn, type SharpnessAwareOptimizer, type StepInputs } from "../src/sam/core.js";
+import { trackBuffers } from "./helpers.js";
 import { mulberry32 } from "../src/engine/prng.js";
 
 
@@ -64,6 +65,15 @@ export function tinyLoss(p: TinyParams, b: TinyBatch): np.Array {
   return np.sum(lp.mul(oh)).mul(-1 / b.y.shape[0]);
 }
 
+/** The tiny MLP's loss (the same expression as `tinyLoss`) and its logits (SAF, MESA). Consumes both. */
+export function tinyWithLogits(p: TinyParams, b: TinyBatch): [np.Array, np.Array] {
+  const h = np.tanh(np.matmul(b.x, p.w1).add(p.b1));
+  const logits = np.matmul(h, p.w2).add(p.b2);
+  const lp = nn.logSoftmax(logits.ref, -1);
+  const oh = nn.oneHot(b.y, DIMS.out).astype(lp.dtype);
+  return [np.sum(lp.mul(oh)).mul(-1 / b.y.shape[0]), logits];
+}
+
 /**
  * Steps of `opt` on the tiny MLP from `init`, one per batch (phases from the host step, as the
  * trainer does); returns the final parameters (the state is disposed). `perExampleLoss`: for the
@@ -83,4 +93,36 @@ export function runTiny(opt: SharpnessAwareOptimizer<any>, init: TinyData, batch
   tree.dispose(s);
   step.dispose();
   return p;
+}
+
+/**
+ * Live engine buffers over `steps` jitted, phased steps of `opt` on the tiny MLP (batches in
+ * turn, `inputs(t)` as step inputs): the count after step 10 (`early`) and after the last
+ * (`late`), and what is left over the count before the run once everything is disposed (`left`).
+ * A training loop realizes params and state each step (blockUntilReady), as src/train does.
+ */
+export async function liveBuffersOver(
+  opt: SharpnessAwareOptimizer<any>,
+  init: TinyData,
+  batches: { x: number[][]; y: number[] }[],
+  { steps = 30, stepOptions = {}, inputs }: { steps?: number; stepOptions?: Parameters<typeof phasedStep>[2]; inputs?: (t: number) => StepInputs } = {},
+): Promise<{ early: number; late: number; left: number }> {
+  const live = await trackBuffers();
+  const baseline = live();
+  const step = phasedStep(opt, tinyLoss, stepOptions);
+  let p = toParams(init);
+  let s = opt.init(tree.ref(p));
+  const counts: number[] = [];
+  for (let t = 0; t < steps; t++) {
+    const out = step(p, s, toBatch(batches[t % batches.length]), t, inputs ? inputs(t) : {});
+    if (out.logits) await out.logits.data(); // read (and consumed) as the trainer reads SAF's logits
+    tree.dispose([out.loss, out.finite]);
+    p = out.params;
+    s = out.state;
+    await blockUntilReady([p, s]);
+    if (t === 9 || t === steps - 1) counts.push(live());
+  }
+  tree.dispose([p, s]);
+  step.dispose();
+  return { early: counts[0], late: counts[1], left: live() - baseline };
 }

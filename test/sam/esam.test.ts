@@ -15,7 +15,7 @@ import { makeSharpnessAware, noExtraState, type LossFn } from "../../src/sam/cor
 import { normalizedPerturbation } from "../../src/sam/sam.js";
 import { classificationLossPerExample } from "../../src/models/loss.js";
 import { assertClose, flat, maxTreeDiff, setup, trackBuffers } from "../helpers.js";
-import { DIMS, tinyLoss, tinyProblem, toBatch, toParams, type TinyBatch, type TinyParams, runTiny } from "../fixtures.js";
+import { DIMS, tinyLoss, tinyProblem, toBatch, toParams, type TinyBatch, type TinyParams, runTiny, liveBuffersOver } from "../fixtures.js";
 
 before(setup);
 
@@ -211,27 +211,10 @@ test("esam ownership: step consumes params, state and batch; .ref keeps them ali
 });
 
 test("esam: no live-buffer growth over 30 jitted steps, nothing left after disposal", async () => {
-  const live = await trackBuffers();
   for (const [name, make] of family) {
-    const baseline = live();
-    const opt = make();
-    const step = phasedStep(opt, tinyLoss, { perExampleLoss: tinyLossPer as LossFn });
-    let p = toParams(init);
-    let s = opt.init(tree.ref(p));
-    const counts: number[] = [];
-    for (let t = 0; t < 30; t++) {
-      const out = step(p, s, toBatch(batches[t % 4]), t);
-      out.loss.dispose();
-      out.finite.dispose();
-      p = out.params;
-      s = out.state;
-      await blockUntilReady([p, s]);
-      if (t === 9 || t === 29) counts.push(live());
-    }
-    tree.dispose([p, s]);
-    step.dispose();
-    assert.equal(counts[1], counts[0], `${name}: ${counts[0]} → ${counts[1]}`);
-    assert.equal(live(), baseline, `${name}: ${live() - baseline} left after disposal`);
+    const { early, late, left } = await liveBuffersOver(make(), init, batches, { stepOptions: { perExampleLoss: tinyLossPer as LossFn } });
+    assert.equal(late, early, `${name}: ${early} → ${late}`);
+    assert.equal(left, 0, `${name}: ${left} left after disposal`);
   }
 });
 

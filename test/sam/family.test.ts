@@ -10,7 +10,7 @@ import {
   randomPerturbation, rhoEvery, rhoInvSqrt, rhoSwitch, wsam, vasso, msam, lookbehindSam, sam, samFull, samNoise, sgd, asam, type SharpnessAwareOptimizer,
 } from "../../src/index.js";
 import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
-import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, liveBuffersOver } from "../fixtures.js";
 
 before(setup);
 
@@ -262,27 +262,10 @@ test("n-SAM / SAM-db: the ascent batch changes the step; the same batch is SAM",
 });
 
 test("no live-buffer growth over 50 jitted steps of the new variants", async () => {
-  const live = await trackBuffers();
   for (const [name, make, inputs] of family) {
-    const baseline = live();
-    const opt = make();
-    const step = phasedStep(opt, tinyLoss);
-    let p = toParams(init);
-    let s = opt.init(tree.ref(p));
-    const counts: number[] = [];
-    for (let t = 0; t < 50; t++) {
-      const out = step(p, s, toBatch(batches[t % 4]), t, inputs ? inputs(batches[t % 4]) : {});
-      out.loss.dispose();
-      out.finite.dispose();
-      p = out.params;
-      s = out.state;
-      await blockUntilReady([p, s]);
-      if (t === 9 || t === 49) counts.push(live());
-    }
-    tree.dispose([p, s]);
-    step.dispose();
-    assert.equal(counts[1], counts[0], `${name}: ${counts[0]} → ${counts[1]}`);
-    assert.equal(live(), baseline, `${name}: ${live() - baseline} left after disposal`);
+    const { early, late, left } = await liveBuffersOver(make(), init, batches, { steps: 50, inputs: inputs ? (t: number) => inputs(batches[t % 4]) : undefined });
+    assert.equal(late, early, `${name}: ${early} → ${late}`);
+    assert.equal(left, 0, `${name}: ${left} left after disposal`);
   }
 });
 

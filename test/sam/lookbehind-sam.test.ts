@@ -12,7 +12,7 @@ import { blockUntilReady, numpy as np, tree } from "@jax-js/jax";
 import { asam, phasedStep, plain, rhoSwitch, sam, samFull, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { lookbehind, lookbehindDescriptor, lookbehindSam, lookbehindSamDescriptor } from "../../src/sam/lookbehind-sam.js";
 import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
-import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, runTiny } from "../fixtures.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, runTiny, liveBuffersOver } from "../fixtures.js";
 
 before(setup);
 
@@ -316,27 +316,10 @@ test("lookbehind ownership: step consumes params, state and batch; .ref keeps th
 });
 
 test("lookbehind: no live-buffer growth over 30 jitted steps, nothing left after disposal", async () => {
-  const live = await trackBuffers();
   for (const [name, make] of family) {
-    const baseline = live();
-    const opt = make();
-    const step = phasedStep(opt, tinyLoss);
-    let p = toParams(init);
-    let s = opt.init(tree.ref(p));
-    const counts: number[] = [];
-    for (let t = 0; t < 30; t++) {
-      const out = step(p, s, toBatch(batches[t % 4]), t);
-      out.loss.dispose();
-      out.finite.dispose();
-      p = out.params;
-      s = out.state;
-      await blockUntilReady([p, s]);
-      if (t === 9 || t === 29) counts.push(live());
-    }
-    tree.dispose([p, s]);
-    step.dispose();
-    assert.equal(counts[1], counts[0], `${name}: ${counts[0]} → ${counts[1]}`);
-    assert.equal(live(), baseline, `${name}: ${live() - baseline} left after disposal`);
+    const { early, late, left } = await liveBuffersOver(make(), init, batches);
+    assert.equal(late, early, `${name}: ${early} → ${late}`);
+    assert.equal(left, 0, `${name}: ${left} left after disposal`);
   }
 });
 

@@ -14,7 +14,7 @@ import { saf, safDescriptor, SafMemory, trajectoryKl } from "../../src/sam/saf.j
 import type { LogitsLossFn, LossFn } from "../../src/sam/core.js";
 import { mulberry32 } from "../../src/engine/prng.js";
 import { assertClose, flat, maxTreeDiff, setup, trackBuffers } from "../helpers.js";
-import { DIMS, tinyLoss, tinyProblem, toBatch, toParams, type TinyBatch, type TinyParams } from "../fixtures.js";
+import { DIMS, tinyLoss, tinyProblem, toBatch, toParams, type TinyBatch, type TinyParams, tinyWithLogits, liveBuffersOver } from "../fixtures.js";
 
 before(setup);
 
@@ -84,14 +84,6 @@ test("saf: exactly one gradient pass per step — lossWithLogits once, the plain
 
 // ---- the tiny MLP ----
 
-/** The tiny MLP's loss (the same expression as `tinyLoss`) and its logits. Consumes both. */
-function tinyWithLogits(p: TinyParams, b: TinyBatch): [np.Array, np.Array] {
-  const h = np.tanh(np.matmul(b.x, p.w1).add(p.b1));
-  const logits = np.matmul(h, p.w2).add(p.b2);
-  const lp = nn.logSoftmax(logits.ref, -1);
-  const oh = nn.oneHot(b.y, DIMS.out).astype(lp.dtype);
-  return [np.sum(lp.mul(oh)).mul(-1 / b.y.shape[0]), logits];
-}
 
 const { init, batches } = tinyProblem(4, 6);
 const base = () => sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 });
@@ -185,28 +177,11 @@ test("saf ownership: step consumes params, state, batch and teacher; .ref keeps 
 });
 
 test("saf: no live-buffer growth over 30 jitted steps (teacher in, logits out), nothing left after disposal", async () => {
-  const live = await trackBuffers();
-  const baseline = live();
   const opt = saf(base(), { lambda: 0.5, startEpoch: 2, stepsPerEpoch: 3 });
-  const step = phasedStep(opt, tinyLoss, { lossWithLogits: tinyWithLogits as LogitsLossFn });
-  let p = toParams(init);
-  let s = opt.init(tree.ref(p));
-  const counts: number[] = [];
-  for (let t = 0; t < 30; t++) {
-    const inputs = opt.logitsTerm!.needsTeacher(t) ? { teacher: np.array(teacherData(t % 6)) } : {};
-    const out = step(p, s, toBatch(batches[t % 6]), t, inputs);
-    out.loss.dispose();
-    out.finite.dispose();
-    await out.logits!.data();
-    p = out.params;
-    s = out.state;
-    await blockUntilReady([p, s]);
-    if (t === 9 || t === 29) counts.push(live());
-  }
-  tree.dispose([p, s]);
-  step.dispose();
-  assert.equal(counts[1], counts[0], `${counts[0]} → ${counts[1]}`);
-  assert.equal(live(), baseline, `${live() - baseline} left after disposal`);
+  const inputs = (t: number) => (opt.logitsTerm!.needsTeacher(t) ? { teacher: np.array(teacherData(t % 6)) } : {});
+  const { early, late, left } = await liveBuffersOver(opt, init, batches, { stepOptions: { lossWithLogits: tinyWithLogits as LogitsLossFn }, inputs });
+  assert.equal(late, early, `${early} → ${late}`);
+  assert.equal(left, 0, `${left} left after disposal`);
 });
 
 for (const jitted of [false, true]) {
