@@ -31,7 +31,8 @@ import type { RunMetrics } from "../train/result.js";
 import { loadRun, trainingPoints } from "../sharpness/from-checkpoint.js";
 import { topEigenvalue } from "../sharpness/hessian.js";
 import { ci95, mean } from "../report/stats.js";
-import { REPORT_CSS, esc, vegaLiteToSvg } from "../report/html.js";
+import { REPORT_CSS, esc, pct, vegaLiteToSvg } from "../report/html.js";
+import { pts } from "../experiments/training.js";
 import { lineChart, table, type Row } from "../experiments/charts.js";
 // run.js before sweep.js: sweep.js and run.js import each other, and run.js must start first.
 import { loadData, readJsonFile } from "./run.js";
@@ -80,8 +81,8 @@ function paired(a: Map<number, number>, b: Map<number, number>): Paired {
   return { n: d.length, mean: d.length ? mean(d) : NaN, ci: ci95(d) };
 }
 
-const signed = (x: number, d = 2) => (Number.isFinite(x) ? `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(d)}` : "–");
-const interval = (p: Paired) => (p.n > 1 ? `${signed(100 * p.mean)} [${signed(100 * (p.mean - p.ci))}, ${signed(100 * (p.mean + p.ci))}]` : p.n === 1 ? signed(100 * p.mean) : "–");
+/** "+11.02 [+0.21, +21.83]" (points; one seed: no interval). */
+const interval = (p: Paired) => (p.n > 1 ? `${pts(p.mean)} [${pts(p.mean - p.ci)}, ${pts(p.mean + p.ci)}]` : p.n === 1 ? pts(p.mean) : "–");
 
 /** The verdict rule (fixed before any run): the test gain's 95% interval above 0, below 0, or neither. */
 export function rhoVerdict(gain: Paired | null): RhoFinderResult["verdict"] {
@@ -229,7 +230,7 @@ export async function rhoFinderCommand(argv: string[]): Promise<number> {
   writeFileAtomic(join(out, "rho-finder.html"), await page(result, label));
 
   // The terminal summary.
-  const p = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : "–");
+  const p = pct;
   const lines = [
     "",
     `${"ρ".padStart(7)}  ${"validation".padStart(10)}  ${"Δ validation vs base (points)".padEnd(30)}  ${"test".padStart(7)}  Δ test vs base (points)`,
@@ -270,7 +271,7 @@ async function page(r: RhoFinderResult, label: string): Promise<string> {
       vrules: r.best ? [r.best.rho] : [],
     }),
   );
-  const pc = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : "–");
+  const pc = pct;
   const rows = r.rows.map((x) => [x.rho, pc(x.validation), interval(x.validationGain), pc(x.test), interval(x.testGain)]);
   return `<!doctype html><meta charset="utf-8"><title>rho-finder</title><style>${REPORT_CSS}</style>
 <h1>rho-finder: ${esc(label)} over ρ</h1>
