@@ -118,8 +118,12 @@ export interface StepOptions {
   teacher?: np.Array;
 }
 
+/** The telemetry quantities (`StepTelemetry`'s fields), in the order they are logged. */
+export const TELEMETRY_KEYS = ["lossClean", "lossPerturbed", "gap", "gradNorm", "epsNorm", "cosine"] as const;
+export type TelemetryKey = (typeof TELEMETRY_KEYS)[number];
+
 /** Per-step diagnostics (`StepOptions.telemetry`), each a 0-d float32 array; means over m-SAM's sub-batches. */
-export type StepTelemetry = {
+export type StepTelemetry = Record<TelemetryKey, np.Array> & {
   /** L(w) on the batch (NaN for a variant without a clean pass). */
   lossClean: np.Array;
   /** L(w + ε) (NaN on a step without a second pass). */
@@ -602,7 +606,7 @@ export function makeSharpnessAware<BS, X>(
       let extra = state.extra;
       const losses: np.Array[] = [];
       const directions: Params[] = [];
-      const tel: Record<keyof StepTelemetry, np.Array[]> = { lossClean: [], lossPerturbed: [], gap: [], gradNorm: [], epsNorm: [], cosine: [] };
+      const tel = Object.fromEntries(TELEMETRY_KEYS.map((k) => [k, [] as np.Array[]])) as Record<TelemetryKey, np.Array[]>;
       const nan = () => np.array(NaN);
       let aux: any = undefined;
       let ascentOut: Params | undefined;

@@ -46,7 +46,7 @@ import { disposeDeviceSet, epochBatches, evalBatches, meanOverRows, take, upload
 import { subsetTrain, symmetricLabelNoise, validationSplit } from "../data/prepare.js";
 import type { ImageDataset } from "../data/types.js";
 import { buildModel } from "./build.js";
-import { NonFiniteError, phasedStep } from "../sam/core.js";
+import { NonFiniteError, phasedStep, TELEMETRY_KEYS, type TelemetryKey } from "../sam/core.js";
 import { CheckpointError, readCheckpointMeta, readCheckpointTrees, writeCheckpoint } from "./checkpoint.js";
 import { treeSelect, type Params } from "../engine/tree.js";
 import { permutation, rng } from "../engine/prng.js";
@@ -80,10 +80,6 @@ export type EpochRecord = {
   /** Seconds since training started (resumed runs include the time before the checkpoint). */
   seconds: number;
 };
-
-/** The telemetry quantities, in the order they are logged. */
-export const TELEMETRY_KEYS = ["lossClean", "lossPerturbed", "gap", "gradNorm", "epsNorm", "cosine"] as const;
-export type TelemetryKey = (typeof TELEMETRY_KEYS)[number];
 
 export type TrainResult = {
   /** The filled run spec and its key. */
