@@ -139,3 +139,24 @@ test("clipNorm clips the descent gradient: a tiny norm barely moves the model", 
   assert.ok(tiny.history[0].testAccuracy < 0.3, `clipped to 1e-6: ${tiny.history[0].testAccuracy}`);
   assert.ok(free.history[0].testAccuracy > 0.6);
 });
+
+test("telemetry: per-epoch means in the history (ε norm ρ for SAM, null where SGD has none), and the run is the run without it", async () => {
+  const ds = loadMnist();
+  const spec = (name: string, telemetry: boolean) => ({ ...mnistSpec({ optimizer: { name, ...(name === "sam" ? { rho: 0.05 } : {}) }, epochs: 2, trainSize: 300 }), ...(telemetry ? { telemetry: true } : {}) });
+  const withT = await train(spec("sam", true), ds);
+  const without = await train(spec("sam", false), ds);
+  for (const e of withT.history) {
+    const t = e.telemetry!;
+    assert.deepEqual(Object.keys(t), ["lossClean", "lossPerturbed", "gap", "gradNorm", "epsNorm", "cosine"]);
+    assert.ok(Math.abs(t.epsNorm! - 0.05) < 1e-6, `‖ε‖ ${t.epsNorm}`);
+    assert.ok(Math.abs(t.gap! - (t.lossPerturbed! - t.lossClean!)) < 1e-5 && t.gap! > 0, `gap ${t.gap}`);
+    assert.ok(Math.abs(t.lossClean! - e.trainLoss) < 1e-6, "L(w) is the epoch's training loss");
+    assert.ok(t.cosine! > 0 && t.cosine! <= 1 + 1e-6 && t.gradNorm! > 0);
+  }
+  assert.deepEqual(withT.history.map(({ telemetry: _t, seconds: _s, ...r }) => r), without.history.map(({ seconds: _s, ...r }) => r));
+  const sgd = await train(spec("sgd", true), ds);
+  const t = sgd.history[1].telemetry!;
+  assert.equal(t.lossPerturbed, null);
+  assert.equal(t.epsNorm, null);
+  assert.ok(t.gradNorm! > 0);
+});
