@@ -3,6 +3,8 @@
  * of 5 consecutive jitted steps of the mean milliseconds per step (LookSAM's unit), warm-up
  * block excluded; prints one JSON line. SHARPNESS_THREADS=1 turns on
  * wasm worker threads, which must happen before jax-js is imported — hence the dynamic imports.
+ * BENCH_FAMILY_ONLY=1 times only the family's per-step costs (the cost model of
+ * experiments/sam-at-sgd-price.ts): `node build/bench/steps.js` with it set prints them in about a minute.
  */
 import "../src/engine/polyfills.js";
 import { installWasmThreads } from "../src/engine/node-threads.js";
@@ -83,7 +85,7 @@ const models: [string, Model, number][] = [
 ];
 const OPTIMIZERS = ["sgd", "sam", "fsam", "looksam", "msam"] as const;
 const results: Record<string, unknown>[] = [];
-for (const [name, model, reps] of models) {
+for (const [name, model, reps] of process.env.BENCH_FAMILY_ONLY === "1" ? [] : models) {
   const times = await timeInterleaved(
     model,
     [
@@ -107,6 +109,7 @@ if (!threads) {
     ["sgd", plain(base())],
     ["sam", sam(base(), { rho: 0.05 })],
     ["sam every 4th step", sam(base(), { rho: rhoEvery(0.05, 4) })],
+    ["looksam k5", lookSam(base(), { rho: 0.05, k: 5 })],
     ["asam", asam(base(), { rho: 0.5 })],
     ["gsam", gsam(base(), { rho: 0.05 })],
     ["wsam", wsam(base(), { rho: 0.05, learningRate: 0.05 })],

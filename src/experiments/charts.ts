@@ -38,6 +38,22 @@ export function lineChart(o: {
   return { $schema: "https://vega.github.io/schema/vega-lite/v6.json", title: o.title, width: o.width ?? 420, height: o.height ?? 260, layer: layers };
 }
 
+/** Points with their 95% CI as bars (`value`, `lo`, `hi`), one per category of `x` in row order, and a dashed rule at 0. */
+export function intervalChart(o: { title: string; x: { field: string; title: string }; y: { title: string }; rows: Row[]; width?: number; height?: number }): Record<string, unknown> {
+  const x = { field: o.x.field, type: "nominal", title: o.x.title, sort: null, axis: { labelAngle: -30, labelLimit: 240 } };
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: o.title,
+    width: o.width ?? 420,
+    height: o.height ?? 260,
+    layer: [
+      { data: { values: o.rows }, mark: { type: "rule" }, encoding: { x, y: { field: "lo", type: "quantitative", title: o.y.title, scale: { zero: false } }, y2: { field: "hi" } } },
+      { data: { values: o.rows }, mark: { type: "point", filled: true, size: 60 }, encoding: { x, y: { field: "value", type: "quantitative" } } },
+      { data: { values: [{ y: 0 }] }, mark: { type: "rule", strokeDash: [4, 3], color: "#888" }, encoding: { y: { field: "y", type: "quantitative" } } },
+    ],
+  };
+}
+
 /** An HTML table; `head` names the columns, cells are escaped. */
 export function table(head: string[], rows: (string | number | null)[][]): string {
   const cell = (c: string | number | null) => `<td>${esc(c ?? "–")}</td>`;

@@ -21,6 +21,7 @@ import { perturbationBatch } from "./perturbation-batch.js";
 import { computeMatchedBaseline } from "./compute-matched-baseline.js";
 import { batchnormPerturbation } from "./batchnorm-perturbation.js";
 import { rhoSelectionCost } from "./rho-selection-cost.js";
+import { samAtSgdPrice } from "./sam-at-sgd-price.js";
 
 export const EXPERIMENTS: readonly Experiment[] = [
   // 002 (Andriushchenko & Flammarion)
@@ -29,6 +30,8 @@ export const EXPERIMENTS: readonly Experiment[] = [
   perturbationDirection, perturbationBatch, fsamRhoRobustness, emaTrackingExperiment,
   // 000 (the review's audit)
   gradientNormAblation, reparameterization, computeMatchedBaseline, batchnormPerturbation, rhoSelectionCost,
+  // What SAM users ask for (issue 13)
+  samAtSgdPrice,
 ];
 
 export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);

@@ -45,6 +45,8 @@ export type RunResult = {
   noisyCount: number;
   /** Wall time of the run (the only field that differs between two runs of one spec). */
   seconds: number;
+  /** Of `seconds`, the time inside the training steps (evaluation and checkpoints excluded); absent in results written before it was recorded. */
+  trainSeconds?: number;
   /** Where it ran (not part of the spec). */
   device: string;
 };
@@ -79,6 +81,7 @@ export function toRunResult(r: TrainResult, device: string): RunResult {
     stepsPerEpoch: r.stepsPerEpoch,
     noisyCount: r.noisyCount,
     seconds: r.seconds,
+    trainSeconds: r.trainSeconds,
     device,
   };
 }
@@ -86,5 +89,5 @@ export function toRunResult(r: TrainResult, device: string): RunResult {
 /** A result (training or task run) with its wall-clock fields zeroed: what must be identical however a run ran. */
 export function withoutTimes<R extends RunResult | TaskResult>(r: R): R {
   if (!("history" in r)) return { ...r, seconds: 0 };
-  return { ...r, seconds: 0, history: r.history.map((e) => ({ ...e, seconds: 0 })) };
+  return { ...r, seconds: 0, ...("trainSeconds" in r ? { trainSeconds: 0 } : {}), history: r.history.map((e) => ({ ...e, seconds: 0, ...(e.trainSeconds === undefined ? {} : { trainSeconds: 0 }) })) };
 }

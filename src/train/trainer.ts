@@ -79,6 +79,8 @@ export type EpochRecord = {
   telemetry?: Record<TelemetryKey, number | null>;
   /** Seconds since training started (resumed runs include the time before the checkpoint). */
   seconds: number;
+  /** Of which inside the training steps so far (batch assembly, the step, its reads; the first step compiles). Absent in results written before it was recorded. */
+  trainSeconds?: number;
 };
 
 export type TrainResult = {
@@ -96,7 +98,10 @@ export type TrainResult = {
   interrupted: boolean;
   /** The last checkpoint written (or resumed from), if any. */
   checkpoint: string | null;
+  /** Wall time of the run (resumed runs include the time before the checkpoint). */
   seconds: number;
+  /** Of which inside the training steps (batch assembly, the step and its reads); evaluation and checkpoints excluded. */
+  trainSeconds: number;
   model: string;
 };
 
@@ -179,6 +184,8 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
   let telSum = TELEMETRY_KEYS.map(() => 0);
   let telCount = TELEMETRY_KEYS.map(() => 0);
   let elapsedBefore = 0;
+  // Seconds inside the training steps (batches, the step, its reads): the cost that equal-time comparisons budget.
+  let trainSeconds = 0;
   let history: EpochRecord[] = [];
   const ascentRng = rng(c.seed, 3);
   /** `batch` plus random other training examples (drawn by the ascent stream), `size` in all. */
@@ -216,6 +223,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
     if (meta.position.telemetry) ({ sums: telSum, counts: telCount } = meta.position.telemetry);
     history = meta.history;
     elapsedBefore = meta.elapsedSeconds;
+    trainSeconds = meta.trainSeconds ?? 0;
     ascentRng.setState(meta.ascentRngState);
     lastCheckpoint = hooks.resumeFrom;
   }
@@ -273,6 +281,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
           history,
           ascentRngState: ascentRng.getState(),
           elapsedSeconds: seconds(),
+          trainSeconds,
           hasFullGrad: fullGrad !== null,
         },
       });
@@ -293,6 +302,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
         telCount = TELEMETRY_KEYS.map(() => 0);
       }
       for (let s = first; s < batches.length; s++) {
+        const stepStart = performance.now();
         const b = take(trainSet, batches[s]);
         const inputs: { ascentBatch?: unknown; fullGrad?: Params; teacher?: np.Array } = {};
         // SAF: the batch's logits minusEpoch epochs earlier, on the steps with the term.
@@ -352,6 +362,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
             });
         }
         t++;
+        trainSeconds += (performance.now() - stepStart) / 1000;
         if (ok) lossSum += l;
         else {
           skippedInEpoch++;
@@ -391,6 +402,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
         skippedSteps: skippedInEpoch,
         ...(telemetryOn ? { telemetry: Object.fromEntries(TELEMETRY_KEYS.map((k, i) => [k, telCount[i] > 0 ? telSum[i] / telCount[i] : null])) as Record<TelemetryKey, number | null> } : {}),
         seconds: seconds(),
+        trainSeconds,
       };
       if (hooks.measure && hooks.measureEvery && epoch % hooks.measureEvery === 0) {
         const idx = permutation(rng(c.seed, 8), trainSet.n).subarray(0, Math.min(512, trainSet.n));
@@ -430,6 +442,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
     interrupted,
     checkpoint: lastCheckpoint,
     seconds: seconds(),
+    trainSeconds,
     model: model.name,
   };
 }
