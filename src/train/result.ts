@@ -86,6 +86,11 @@ export function toRunResult(r: TrainResult, device: string): RunResult {
   };
 }
 
+/** An epoch record without its wall-clock fields (`seconds`, `trainSeconds`): what must be identical however a run ran. */
+export function epochWithoutTimes<E extends { seconds: number; trainSeconds?: number }>({ seconds: _s, trainSeconds: _t, ...rest }: E): Omit<E, "seconds" | "trainSeconds"> {
+  return rest;
+}
+
 /** A result (training or task run) with its wall-clock fields zeroed: what must be identical however a run ran. */
 export function withoutTimes<R extends RunResult | TaskResult>(r: R): R {
   if (!("history" in r)) return { ...r, seconds: 0 };

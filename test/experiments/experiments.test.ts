@@ -6,13 +6,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EXPERIMENTS, experimentById } from "../../src/experiments/index.js";
-import { SCALES, VERDICTS, geoMeanCi, meanCi, median, medianByStep, resultsFrom, type Experiment, type Scale } from "../../src/experiments/experiment.js";
-import { anyRunKey, fillAnySpec, TASK_RESULT_FORMAT, type StoredResult, type TaskResult } from "../../src/experiments/tasks.js";
+import { SCALES, VERDICTS, geoMeanCi, meanCi, median, medianByStep, resultsFrom, type Scale } from "../../src/experiments/experiment.js";
+import { anyRunKey, fillAnySpec, TASK_RESULT_FORMAT, type TaskResult } from "../../src/experiments/tasks.js";
 import { planExperiments } from "../../src/experiments/reproduce.js";
 import { kendallCi, kendallTau } from "../../src/experiments/sharpness-vs-generalization.js";
-import { RESULT_FORMAT, type RunResult } from "../../src/train/result.js";
 import type { RunSpec } from "../../src/train/spec.js";
 import { comparisonSpecs } from "../../src/cli/run.js";
+import { fakeResults, trainFake } from "./fakes.js";
 
 test("every experiment declares id, claim, source, setting, rule and its three scales, and its specs are valid and distinct", () => {
   const ids = EXPERIMENTS.map((e) => e.id);
@@ -70,15 +70,7 @@ test("statistics: median, t interval, geometric mean of ratios, median curve", (
 
 // ---------------------------------------------------------------- rules on constructed results
 
-/** Results for every spec of `e` at `scale`, made by `make` (task or training). */
-function fake(e: Experiment, scale: Scale, make: (spec: any) => StoredResult) {
-  const map = new Map<string, StoredResult>();
-  for (const s of e.specs(scale)) {
-    const spec = fillAnySpec(s);
-    map.set(anyRunKey(spec), make(spec));
-  }
-  return resultsFrom(map);
-}
+const fake = fakeResults;
 
 const task = (spec: any, metrics: TaskResult["metrics"], output: TaskResult["output"] = {}): TaskResult => ({ format: TASK_RESULT_FORMAT, key: anyRunKey(spec), task: spec.task, label: "", seed: spec.seed, spec, metrics, output, seconds: 0, device: "test" });
 
@@ -136,10 +128,6 @@ test("relu-1d-simplicity: unfit runs make it inconclusive; fewer kinks, lower no
   assert.equal(e.judge(fake(e, "quick", make({ samKinks: 45, samLoss: 1e-3, samSpread: 0.2 })), "quick").verdict, "not reproduced");
   assert.equal(e.judge(fake(e, "quick", make({ samKinks: 20, samLoss: 1e-3, samSpread: 0.9 })), "quick").verdict, "inconclusive");
 });
-
-/** A training result with final test accuracy `acc(spec)`. */
-const trainFake = (acc: (spec: RunSpec) => number) => (spec: RunSpec) =>
-  ({ format: RESULT_FORMAT, key: anyRunKey(spec), optimizer: spec.optimizer.name, label: "", seed: spec.seed, spec, metrics: { testAccuracy: acc(spec), bestTestAccuracy: 0.8, bestEpoch: 3, testLoss: 1, trainLoss: 1, trainAccuracy: 0.5, cleanTrainAccuracy: 0.5, noisyTrainAccuracy: 0.2, skippedSteps: 0, epochs: spec.epochs }, history: [], stepsPerEpoch: 1, noisyCount: 0, seconds: 0, device: "test" }) as RunResult;
 
 test("label-noise: the paired difference and its CI decide", () => {
   const e = experimentById("label-noise")!;

@@ -6,10 +6,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { fakeResults, trainFake } from "./fakes.js";
 import { experimentById } from "../../src/experiments/index.js";
-import { resultsFrom, type Experiment, type Scale } from "../../src/experiments/experiment.js";
-import { anyRunKey, fillAnySpec, type StoredResult } from "../../src/experiments/tasks.js";
-import { RESULT_FORMAT, type RunResult } from "../../src/train/result.js";
+import { type Experiment, type Scale } from "../../src/experiments/experiment.js";
+import { anyRunKey } from "../../src/experiments/tasks.js";
 import type { RunSpec } from "../../src/train/spec.js";
 
 const e = experimentById("one-step-suboptimality")!;
@@ -20,14 +20,7 @@ const EPOCHS = [1, 10, 30];
 const ACC = (spec: RunSpec) => 0.6 + spec.seed / 100 + (spec.optimizer.name === "sam" ? 0.1 : 0);
 
 /** Stored results for every spec of `e` (final test accuracy `ACC`). */
-function fake(ex: Experiment, scale: Scale) {
-  const map = new Map<string, StoredResult>();
-  for (const s of ex.specs(scale)) {
-    const spec = fillAnySpec(s) as RunSpec;
-    map.set(anyRunKey(spec), { format: RESULT_FORMAT, key: anyRunKey(spec), optimizer: spec.optimizer.name, label: "", seed: spec.seed, spec, metrics: { testAccuracy: ACC(spec), bestTestAccuracy: 0.8, bestEpoch: 3, testLoss: 1, trainLoss: 1, trainAccuracy: 0.5, cleanTrainAccuracy: 0.5, noisyTrainAccuracy: 0.2, skippedSteps: 0, epochs: spec.epochs }, history: [], stepsPerEpoch: 1, noisyCount: 0, seconds: 0, device: "test" } as RunResult);
-  }
-  return resultsFrom(map);
-}
+const fake = (ex: Experiment, scale: Scale) => fakeResults(ex, scale, trainFake(ACC));
 
 /** Measurements with factor(arm, seed, epoch, m) given; one-step sharpness 0.1. */
 function measured(factor: (arm: string, seed: number, epoch: number, m: number) => number, accuracyShift = 0) {

@@ -5,10 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ARMS, COST, budget, epochsOf, runsOf, samAtSgdPrice as e, standing } from "../../src/experiments/sam-at-sgd-price.js";
-import { SCALES, resultsFrom, type Measured, type Scale } from "../../src/experiments/experiment.js";
-import { anyRunKey, fillAnySpec, type StoredResult } from "../../src/experiments/tasks.js";
-import { RESULT_FORMAT, type RunResult } from "../../src/train/result.js";
-import type { RunSpec } from "../../src/train/spec.js";
+import { SCALES, type Measured, type Scale } from "../../src/experiments/experiment.js";
+import { anyRunKey } from "../../src/experiments/tasks.js";
+import { fakeResults, trainFake } from "./fakes.js";
 
 const arm = (id: string) => ARMS.find((a) => a.id === id)!;
 
@@ -60,33 +59,11 @@ test("standing: keeps, loses or unclear, at the rule's boundaries", () => {
   for (const [vsSgd, vsSam, want] of cases) assert.equal(standing(vsSgd, vsSam), want, JSON.stringify([vsSgd, vsSam]));
 });
 
-/** Results where arm `id` at seed s has final test accuracy acc(id, s). */
+/** Results where arm `id` at seed s has final test accuracy acc(id, s) ("sgd30": SGD at the setting's epochs). */
 function fake(scale: Scale, acc: (id: string, seed: number) => number) {
-  const byKey = new Map<string, string>();
-  for (const a of ARMS) for (const s of runsOf(a, scale)) byKey.set(anyRunKey(s), a.id);
-  const map = new Map<string, StoredResult>();
-  for (const raw of e.specs(scale)) {
-    const spec = fillAnySpec(raw) as RunSpec;
-    const key = anyRunKey(spec);
-    const id = byKey.get(key) ?? "sgd30";
-    const r: RunResult = {
-      format: RESULT_FORMAT,
-      key,
-      optimizer: spec.optimizer.name,
-      label: "",
-      seed: spec.seed,
-      spec,
-      metrics: { testAccuracy: acc(id, spec.seed), bestTestAccuracy: 0.8, bestEpoch: 3, testLoss: 1, trainLoss: 1, trainAccuracy: 0.5, cleanTrainAccuracy: 0.5, noisyTrainAccuracy: 0.2, skippedSteps: 0, epochs: spec.epochs },
-      history: [],
-      stepsPerEpoch: 1,
-      noisyCount: 0,
-      seconds: 1,
-      trainSeconds: 1,
-      device: "test",
-    };
-    map.set(key, r);
-  }
-  return resultsFrom(map);
+  const idOf = new Map<string, string>();
+  for (const a of ARMS) for (const s of runsOf(a, scale)) idOf.set(anyRunKey(s), a.id);
+  return fakeResults(e, scale, trainFake((spec) => acc(idOf.get(anyRunKey(spec)) ?? "sgd30", spec.seed)));
 }
 const jitter = (s: number) => [0.001, -0.002, 0.0015, -0.001, 0.0005][s];
 

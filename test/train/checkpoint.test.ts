@@ -11,6 +11,7 @@ import { initEngine } from "../../src/index.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import { train, type EpochRecord } from "../../src/train/trainer.js";
 import { mnistSpec } from "./specs.js";
+import { epochWithoutTimes } from "../../src/train/result.js";
 import { CheckpointError, findLatest, readCheckpointTrees, writeCheckpoint } from "../../src/train/checkpoint.js";
 import { decodeSafetensors, encodeSafetensors } from "../../src/engine/safetensors.js";
 import { trackBuffers } from "../helpers.js";
@@ -20,7 +21,7 @@ before(() => initEngine("wasm"));
 const small = (optimizer: Record<string, unknown> = { name: "sam" }, lr = 0.1) => mnistSpec({ optimizer, hidden: 32, trainSize: 600, lr });
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 const bytes = (ck: string, f: string) => readFileSync(join(ck, f));
-const noTime = (h: EpochRecord[]) => h.map(({ seconds: _s, ...rest }) => rest);
+const noTime = (h: EpochRecord[]) => h.map(epochWithoutTimes);
 
 test("safetensors round trip (f32, f64, i32, u32, 0-d) and corruption detection", () => {
   const enc = encodeSafetensors({
@@ -53,6 +54,8 @@ for (const optimizer of ["sgd", "sam", "fsam", "random-perturbation"] as const) 
     const resumed = await train(cfg, ds, { checkpointDir: b, resumeFrom: findLatest(b)! });
     assert.equal(resumed.interrupted, false);
     assert.deepEqual(noTime(resumed.history), noTime(full.history));
+    // The training time before the checkpoint (epoch 1 and 5 steps) carries over into epoch 2's record.
+    assert.ok(resumed.history[1].trainSeconds! > part.history[0].trainSeconds!, `${resumed.history[1].trainSeconds} ≤ ${part.history[0].trainSeconds}`);
     for (const f of ["params.safetensors", "optimizer.safetensors"]) assert.ok(bytes(full.checkpoint!, f).equals(bytes(resumed.checkpoint!, f)), `${optimizer}: ${f} differs`);
   });
 }
@@ -134,7 +137,7 @@ test("SIGKILL between checkpoints loses only the work since the last one; resume
   assert.equal(r.status, 0, r.stderr);
   const [a, b] = [findLatest(join(ref, "checkpoints"))!, findLatest(join(out, "checkpoints"))!];
   for (const f of ["params.safetensors", "optimizer.safetensors"]) assert.ok(bytes(a, f).equals(bytes(b, f)), `${f} differs after kill + resume`);
-  const metrics = (d: string) => readFileSync(join(d, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => { const { seconds: _s, ...m } = JSON.parse(l); return m; });
+  const metrics = (d: string) => readFileSync(join(d, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => epochWithoutTimes(JSON.parse(l)));
   assert.deepEqual(metrics(out), metrics(ref));
 });
 

@@ -15,10 +15,11 @@ import { train, type EpochRecord } from "../../src/train/trainer.js";
 import { findLatest } from "../../src/train/checkpoint.js";
 import { decodeSafetensors } from "../../src/engine/safetensors.js";
 import { mnistSpec } from "./specs.js";
+import { epochWithoutTimes } from "../../src/train/result.js";
 
 before(() => initEngine("wasm"));
 
-const noTime = (h: EpochRecord[]) => h.map(({ seconds: _s, ...rest }) => rest);
+const noTime = (h: EpochRecord[]) => h.map(epochWithoutTimes);
 // 600 examples, batches of 50: 12 steps per epoch, 3 epochs.
 const spec = (optimizer: Record<string, unknown>) => mnistSpec({ optimizer, hidden: 32, trainSize: 600, labelNoise: 0 });
 

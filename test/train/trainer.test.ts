@@ -5,6 +5,7 @@ import { loadMnist } from "../../src/data/mnist.js";
 import { train } from "../../src/train/trainer.js";
 import { ALGORITHMS } from "../../src/train/registry.js";
 import { mnistSpec } from "./specs.js";
+import { epochWithoutTimes } from "../../src/train/result.js";
 
 before(() => initEngine("wasm"));
 
@@ -21,6 +22,10 @@ test("a short real run: loss goes down, accuracy beats chance, records complete"
     assert.ok(last.testAccuracy > 0.6, `${optimizer}: test accuracy ${last.testAccuracy}`);
     assert.ok(last.noisyTrainAccuracy !== null && last.noisyTrainAccuracy >= 0 && last.noisyTrainAccuracy <= 1);
     assert.equal(r.skippedSteps, 0);
+    // Training time is part of the wall time, grows every epoch, and leaves out evaluation.
+    const ts = r.history.map((e) => e.trainSeconds!);
+    assert.ok(ts.every((x, i) => x > (i ? ts[i - 1] : 0) && x < r.history[i].seconds), JSON.stringify(r.history.map((e) => [e.trainSeconds, e.seconds])));
+    assert.equal(r.trainSeconds, ts.at(-1));
   }
 });
 
@@ -153,7 +158,7 @@ test("telemetry: per-epoch means in the history (ε norm ρ for SAM, null where 
     assert.ok(Math.abs(t.lossClean! - e.trainLoss) < 1e-6, "L(w) is the epoch's training loss");
     assert.ok(t.cosine! > 0 && t.cosine! <= 1 + 1e-6 && t.gradNorm! > 0);
   }
-  assert.deepEqual(withT.history.map(({ telemetry: _t, seconds: _s, ...r }) => r), without.history.map(({ seconds: _s, ...r }) => r));
+  assert.deepEqual(withT.history.map(({ telemetry: _t, ...r }) => epochWithoutTimes(r)), without.history.map(epochWithoutTimes));
   const sgd = await train(spec("sgd", true), ds);
   const t = sgd.history[1].telemetry!;
   assert.equal(t.lossPerturbed, null);
