@@ -51,9 +51,9 @@ test("statistics: median, t interval, geometric mean of ratios, median curve", (
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
   const m = meanCi([1, 2, 3], "x");
-  // mean 2, sd 1, t(2) 4.303: half-width 4.303/√3 = 2.4843
+  // mean 2, sd 1, t(2) 4.302653: half-width 4.302653/√3 = 2.48414
   assert.equal(m.value, 2);
-  assert.ok(Math.abs(m.hi! - 2 - 2.4843) < 1e-4);
+  assert.ok(Math.abs(m.hi! - 2 - 2.48414) < 1e-5);
   const g = geoMeanCi([2, 8], "r");
   assert.ok(Math.abs(g.value! - 4) < 1e-12); // √(2·8)
   assert.ok(g.lo! < 4 && g.hi! > 4);

@@ -10,7 +10,7 @@ import { validateResult, validateSummary } from "../../src/report/schema.js";
 import { writeFailure, writeResult } from "../../src/sweep/store.js";
 
 const close = (a: number | null | undefined, b: number, tol = 1e-9) => assert.ok(typeof a === "number" && Math.abs(a - b) <= tol, `${a} ≉ ${b}`);
-const T2 = 4.303; // t quantile, 2 degrees of freedom
+const T2 = 4.302653; // t quantile, 2 degrees of freedom
 
 /**
  * A fake 3-epoch run: test accuracy final − 0.1, final + bump, final (so best = final + bump at
@@ -61,8 +61,8 @@ const SGD = { optimizer: { name: "sgd", base: { name: "sgd", lr: 0.05 } } };
 const sam = (rho: number, extra: Record<string, unknown> = {}) => ({ optimizer: { name: "sam", rho, ...extra, base: { name: "sgd", lr: 0.05 } } });
 
 // Final test accuracy by seed 0, 1, 2; best = final + 0.01 (SGD) or + 0.03 (SAM).
-//   SGD       0.70 0.72 0.74  mean 0.72, sd 0.02            → CI 4.303·0.02/√3
-//   SAM ρ=.05 0.69 0.73 0.74  mean 0.72, sd √0.0007         → CI 4.303·√0.0007/√3
+//   SGD       0.70 0.72 0.74  mean 0.72, sd 0.02            → CI 4.302653·0.02/√3
+//   SAM ρ=.05 0.69 0.73 0.74  mean 0.72, sd √0.0007         → CI 4.302653·√0.0007/√3
 //   SAM ρ=.1  0.75 0.75 0.78  mean 0.76, sd √0.0003
 // Paired vs SGD: ρ=.1 → +.05 +.03 +.04: mean .04, sd .01, 3 wins (best: +.06);
 //                ρ=.05 → −.01 +.01 0: mean 0, sd .01, 1 win.
@@ -168,7 +168,7 @@ test("report.html: CI bands for the curves, accuracy against ρ with error bars,
   assert.ok(plots.some((p) => p.includes("best-epoch test accuracy vs optimizer.rho")));
   assert.equal(plots.length, 5);
   assert.ok(html.includes("— better (CI excludes 0)"));
-  assert.ok(html.includes("72.00% ± 4.97")); // SGD: 4.303·0.02/√3 = 0.04969
+  assert.ok(html.includes("72.00% ± 4.97")); // SGD: 4.302653·0.02/√3 = 0.04969
   assert.ok(html.includes("<details>"));
   assert.ok(html.includes(`<code>${s.results[0].key}</code>`));
   assert.ok(!html.includes("Failed runs"));
