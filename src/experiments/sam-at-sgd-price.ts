@@ -133,6 +133,14 @@ export const runsOf = (a: Arm, scale: Scale): RunSpec[] => {
 /** SGD at the setting's epochs (the label-noise experiment's baseline): the reference for "more epochs". */
 const sgdSameEpochs = (scale: Scale) => armRuns(SETTING[scale], { name: "sgd" });
 
+/**
+ * Supplementary, outside the verdict (added after the default run showed that the extra epochs
+ * of equal time memorize label noise): the arms other than SGD and SAM at SAM's epochs, i.e. at
+ * their own lower cost, against SGD and SAM at those epochs. Arms whose budget is SAM's epochs anyway are left out.
+ */
+export const sameEpochArms = (scale: Scale) => ARMS.filter((a) => a.id !== "sgd" && a.id !== "sam" && epochsOf(a, scale) !== SETTING[scale].epochs);
+export const runsAtSameEpochs = (a: Arm, scale: Scale): RunSpec[] => armRuns(SETTING[scale], a.optimizer(scale, SETTING[scale].epochs));
+
 /** Cheaper per step than SAM: more epochs than SAM in the budget. */
 const cheap = (a: Arm, scale: Scale) => a.id !== "sgd" && a.id !== "sam" && epochsOf(a, scale) > epochsOf(arm("sam"), scale);
 
@@ -171,11 +179,11 @@ export const samAtSgdPrice: Experiment = {
   claim: "At equal training time, a variant that costs less per step than SAM (LookSAM, SAM every k-th step, SAM only late, MSAM, SAF, MESA) keeps SAM's gain over SGD.",
   source: "000 (SAM's 2× cost); the SAM libraries' issue trackers; 002 §5.1 (SAM late)",
   setting: `The label-noise setting (Fashion-MNIST, 60% label noise, MLP, SGD lr 0.05 momentum 0.9, batch 128). The budget is SAM's training time at the setting's epochs; each arm runs the epochs whose cost (per-step costs measured with the trainer on this machine) is nearest it. Arms: SGD, SAM ρ ${RHO}, LookSAM (ρ ${RHO}, k 5), SAM ρ ${RHO} every 4th step, SAM ρ ${RHO} in the last 25% of the epochs, MSAM ρ 0.3, SAF, MESA (EMA decay 0.998), ESAM (ρ ${RHO}; costlier than SAM on this engine, reported, not counted as cheap).`,
-  rule: "Final test accuracy, paired by seed, 95% t intervals. Per arm A: Δ = A − SGD at equal time, R = A − SAM. A keeps SAM's gain when Δ's CI lies above 0 and R's CI reaches 0 (upper bound ≥ 0: not clearly worse than SAM); A loses it when mean Δ ≤ 0 or R's CI lies below 0; unclear otherwise. If SAM does not beat SGD at equal time (the paired rule), inconclusive: there is no gain to keep. Otherwise reproduced when at least one cheap arm (cheaper per step than SAM: more epochs than SAM in the budget) keeps the gain; not reproduced when every cheap arm loses it; inconclusive otherwise. Each arm's standing is a sub-verdict (keeps: reproduced, loses: not reproduced).",
+  rule: "Final test accuracy, paired by seed, 95% t intervals. Per arm A: Δ = A − SGD at equal time, R = A − SAM. A keeps SAM's gain when Δ's CI lies above 0 and R's CI reaches 0 (upper bound ≥ 0: not clearly worse than SAM); A loses it when mean Δ ≤ 0 or R's CI lies below 0; unclear otherwise. If SAM does not beat SGD at equal time (the paired rule), inconclusive: there is no gain to keep. Otherwise reproduced when at least one cheap arm (cheaper per step than SAM: more epochs than SAM in the budget) keeps the gain; not reproduced when every cheap arm loses it; inconclusive otherwise. Each arm's standing is a sub-verdict (keeps: reproduced, loses: not reproduced). Supplementary, outside the verdict (added after the default run): each arm at SAM's epochs (its own, lower cost), by the same standing against SGD and SAM at those epochs.",
   scales: describeScales((s) => `equal time = SAM's ${SETTING[s].epochs} epochs; epochs: ${ARMS.map((a) => `${a.id} ${epochsOf(a, s)}`).join(", ")}`, SETTING),
   differences: "CPU scale: an MLP on Fashion-MNIST with 60% label noise instead of ResNets on CIFAR/ImageNet, where more epochs of SGD also memorize more noise, so SGD's extra epochs can hurt it. The costs are this engine's (wasm, one thread per run): ESAM's data selection saves nothing with static shapes, and host reads make every step's fixed cost larger than on a GPU. One hyperparameter setting per arm (the papers' or the code's defaults, ρ of the default comparison), no tuning.",
   specs(scale) {
-    return [...ARMS.flatMap((a) => runsOf(a, scale)), ...sgdSameEpochs(scale)];
+    return [...ARMS.flatMap((a) => runsOf(a, scale)), ...sgdSameEpochs(scale), ...sameEpochArms(scale).flatMap((a) => runsAtSameEpochs(a, scale))];
   },
   judge(r, scale): Judgement {
     const rows = armNumbers(r, scale);
@@ -209,6 +217,20 @@ export const samAtSgdPrice: Experiment = {
           reason: `− SGD ${showPts(x.vsSgd)}; − SAM ${showPts(x.vsSam)}; measured training time ${num(trainSecondsOf(r, runsOf(x.a, scale)) / samSeconds, 3)}× SAM's.`,
         })),
     ];
+    const E = SETTING[scale].epochs;
+    for (const a of sameEpochArms(scale)) {
+      const mine = runsAtSameEpochs(a, scale);
+      const vsSgd = pairedDiff(r, mine, sgdSameEpochs(scale), `${a.label} − SGD, both at ${E} epochs (supplementary)`);
+      const vsSam = pairedDiff(r, mine, runsOf(arm("sam"), scale), `${a.label} − SAM, both at ${E} epochs (supplementary)`);
+      numbers[`${a.id}SameEpochsMinusSgd`] = vsSgd;
+      numbers[`${a.id}SameEpochsMinusSam`] = vsSam;
+      const cost = a.cost(scale, E) / budget(scale);
+      also.push({
+        claim: `Supplementary, outside the verdict: ${a.label} at SAM's ${E} epochs (${num(cost, 3)}× SAM's time) keeps SAM's gain over SGD at ${E} epochs`,
+        verdict: VERDICT_OF[standing(vsSgd, vsSam)],
+        reason: `− SGD ${showPts(vsSgd)}; − SAM ${showPts(vsSam)} (same rule: CI of − SGD above 0 and CI of − SAM reaching 0).`,
+      });
+    }
     const summary = `SAM − equal-time SGD ${showPts(sam.vsSgd)}; ${rows
       .filter((x) => x.a.id !== "sam")
       .map((x) => `${x.a.id} ${pts(x.vsSgd.value)} (${x.standing})`)
@@ -237,6 +259,14 @@ export const samAtSgdPrice: Experiment = {
 ${table(["arm", "epochs", "cost / budget", "training s", "× SAM's time", "test acc. (%)", "− SGD (equal time)", "− SAM", "SAM's gain"], [sgdRow, ...body])}
 ${await vegaLiteToSvg(chart)}
 ${await vegaLiteToSvg(scatter)}
+<h3>Supplementary, outside the verdict: every arm at SAM's ${SETTING[scale].epochs} epochs (its own, lower cost)</h3>
+${table(
+  ["arm", "planned × SAM's time", "training s", "test acc. (%)", `− SGD (${SETTING[scale].epochs} epochs)`, "− SAM"],
+  sameEpochArms(scale).map((a) => {
+    const specs = runsAtSameEpochs(a, scale);
+    return [a.label, num(a.cost(scale, SETTING[scale].epochs) / budget(scale), 3), num(trainSecondsOf(r, specs), 3), num(100 * meanOf(r, specs, (y) => y.metrics.testAccuracy), 4), showPts(pairedDiff(r, specs, sgdSameEpochs(scale), "")), showPts(pairedDiff(r, specs, runsOf(arm("sam"), scale), ""))];
+  }),
+)}
 ${await trainingReport(r, this.specs(scale))}`;
   },
 };

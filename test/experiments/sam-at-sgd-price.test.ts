@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ARMS, COST, budget, epochsOf, runsOf, samAtSgdPrice as e, standing } from "../../src/experiments/sam-at-sgd-price.js";
+import { ARMS, COST, budget, epochsOf, runsAtSameEpochs, runsOf, sameEpochArms, samAtSgdPrice as e, standing } from "../../src/experiments/sam-at-sgd-price.js";
 import { SCALES, type Measured, type Scale } from "../../src/experiments/experiment.js";
 import { anyRunKey } from "../../src/experiments/tasks.js";
 import { fakeResults, trainFake } from "./fakes.js";
@@ -36,7 +36,11 @@ test("each arm gets the epochs whose planned cost is nearest the budget (SAM's t
 });
 
 test("the specs: every arm on every seed, plus SGD at the setting's epochs; the arms' own settings", () => {
-  for (const s of SCALES) assert.equal(e.specs(s).length, (ARMS.length + 1) * runsOf(arm("sgd"), s).length);
+  for (const s of SCALES) assert.equal(e.specs(s).length, (ARMS.length + 1 + sameEpochArms(s).length) * runsOf(arm("sgd"), s).length);
+  // The supplementary arms at SAM's epochs: all but SGD and SAM at default; SAM in the last 25% of 30 epochs switches at 24.
+  assert.deepEqual(sameEpochArms("default").map((a) => a.id), ["looksam", "every4", "last25", "msam", "saf", "mesa", "esam"]);
+  assert.equal(runsAtSameEpochs(arm("last25"), "default")[0].optimizer.switchEpoch, 24);
+  assert.equal(runsAtSameEpochs(arm("msam"), "default")[0].epochs, 30);
   assert.equal(runsOf(arm("sgd"), "default").length, 5);
   const [mesa] = runsOf(arm("mesa"), "default");
   assert.equal(mesa.optimizer.decay, 0.998);
