@@ -7,7 +7,8 @@
  * LookSAM/SGD (≈ 1.2) and m-SAM/SAM, and the peers present on the machine in the same run:
  * PyTorch (peer_torch.py, when some `python3` imports torch; Debian's python3-torch wants
  * libopenblas0-pthread, or its matmuls run on reference BLAS) and TensorFlow.js on its wasm
- * backend (peer-tfjs.ts). Then sweep throughput: runs per hour of a fixed small sweep (SWEEP
+ * backend (peer-tfjs.ts); the per-step costs of sam-at-sgd-price's arms in the trainer's own loop
+ * (arm-costs.ts, about 2.5 min). Then sweep throughput: runs per hour of a fixed small sweep (SWEEP
  * below: 8 short Fashion-MNIST runs of the default comparison's model, SGD and SAM × 4 seeds) through `sharpness sweep` at
  * --jobs 1 and --jobs 2, each into a fresh directory (process start-up and data loading
  * included). Writes runs/bench.json. Not a test: the numbers depend on the machine and its load.
@@ -75,6 +76,12 @@ if (family) {
   console.log(`\nthe rest of the family, ${family.model}, batch 128, one thread: ms per step and × SGD`);
   for (const [k, v] of Object.entries(family.ms)) console.log(`  ${k.padEnd(20)} ${f(v).padStart(6)}  ×${f(v / family.ms.sgd, 2)}`);
 }
+// The trainer's own per-step costs of sam-at-sgd-price's arms (its cost model; arm-costs.ts).
+const armCosts = lastJson(process.execPath, [join(here, "arm-costs.js")]) as { msPerStep?: Record<string, number>; cost?: Record<string, number>; failed?: string };
+if (armCosts.cost) {
+  console.log(`\nsam-at-sgd-price's arms in sharpness train's loop (label-noise setting, epochs 2-6, medians of 3 rounds): ms per step and × SGD`);
+  for (const [k, v] of Object.entries(armCosts.cost)) console.log(`  ${k.padEnd(20)} ${f(armCosts.msPerStep![k]).padStart(6)}  ×${f(v, 2)}`);
+} else console.log(`arm costs failed: ${armCosts.failed}`);
 console.log(`PyTorch: ${torch ? (torch.torch ? `${torch.torch} (${python}; threads 1 and 2)` : `failed: ${torch.failed}`) : "not on this machine (python3 -c 'import torch' fails)"}`);
 console.log(`TensorFlow.js: ${tfjs.tfjs ? `${tfjs.tfjs}, wasm backend, one thread` : `failed: ${tfjs.failed}`}${tfjs.results?.filter((p) => p.error).map((p) => `; ${p.model}: ${p.error}`).join("") ?? ""}`);
 // Sweep throughput: the same 8 runs at --jobs 1 and --jobs 2.
@@ -102,5 +109,5 @@ console.log(`\nsweep throughput (8 runs: Fashion-MNIST 5,000 images, MLP 784-256
 for (const x of sweep) console.log(`  --jobs ${x.jobs}: ${x.seconds.toFixed(1)} s, ${Math.round(x.runsPerHour)} runs/hour`);
 if (sweep.length === 2) console.log(`  --jobs 2 / --jobs 1: ×${(sweep[1].runsPerHour / sweep[0].runsPerHour).toFixed(2)}`);
 mkdirSync("runs", { recursive: true });
-writeFileSync("runs/bench.json", JSON.stringify({ date: new Date().toISOString(), node: process.version, ours, family, torch, tfjs, sweep }, null, 2) + "\n");
+writeFileSync("runs/bench.json", JSON.stringify({ date: new Date().toISOString(), node: process.version, ours, family, armCosts, torch, tfjs, sweep }, null, 2) + "\n");
 console.log("wrote runs/bench.json");
