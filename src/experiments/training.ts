@@ -78,7 +78,7 @@ export function pairedDiff(r: Results, a: RunSpec[], b: RunSpec[], what: string,
 /** "+9.48" points from a fraction. */
 export const pts = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : `${x >= 0 ? "+" : ""}${(100 * x).toFixed(2)}`);
 
-/** "+9.48 points [−2.73, +21.69] (n = 3)". */
+/** "+9.48 points [−2.72, +21.68] (n = 3)". */
 export const showPts = (d: Measured) => `${pts(d.value)} points${d.lo !== null && d.lo !== undefined ? ` [${pts(d.lo)}, ${pts(d.hi)}]` : ""} (n = ${d.n})`;
 
 /**
