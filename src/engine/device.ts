@@ -11,6 +11,15 @@
 import "./polyfills.js";
 import { defaultDevice, init, type Device } from "@jax-js/jax";
 
+/**
+ * The device {@link initEngine} is asked for: `"auto"` (WebGPU where an adapter exists, else
+ * wasm), `"wasm"`, `"webgpu"` or `"cpu"` (jax-js's slow reference backend, for debugging).
+ *
+ * @example
+ * ```ts
+ * await initEngine("wasm" satisfies EngineDevice);
+ * ```
+ */
 export type EngineDevice = "auto" | "wasm" | "webgpu" | "cpu";
 
 let started: Device | null = null;

@@ -4,17 +4,54 @@
  * padded with spaces to 8 bytes, then the raw little-endian tensor bytes. Browser-safe.
  */
 
-export type TensorData = { dtype: string; shape: number[]; data: ArrayBufferView };
+/**
+ * One tensor on the host: a jax-js dtype name (`float32`, `float64`, `int32`, `uint32`,
+ * `float16` — its raw bits in a `Uint16Array` — or `bool` as bytes), its shape, and its
+ * little-endian element data (`shape`'s product elements).
+ *
+ * @example
+ * ```ts
+ * const t: TensorData = { dtype: "float32", shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) };
+ * ```
+ */
+export type TensorData = {
+  /** jax-js dtype name. */
+  dtype: string;
+  /** The shape. */
+  shape: number[];
+  /** The elements, little-endian. */
+  data: ArrayBufferView;
+};
 
 const TO_ST: Record<string, string> = { float32: "F32", float64: "F64", int32: "I32", uint32: "U32", float16: "F16", bool: "BOOL" };
 const FROM_ST: Record<string, string> = Object.fromEntries(Object.entries(TO_ST).map(([k, v]) => [v, k]));
 const WIDTH: Record<string, number> = { F32: 4, F64: 8, I32: 4, U32: 4, F16: 2, BOOL: 1 };
 
+/**
+ * Thrown by {@link encodeSafetensors} / {@link decodeSafetensors} on a malformed file or tensor; the message names the tensor.
+ *
+ * @example
+ * ```ts
+ * try { decodeSafetensors(bytes); } catch (e) { if (e instanceof SafetensorsError) console.error(e.message); }
+ * ```
+ */
 export class SafetensorsError extends Error {
+  /** Always "SafetensorsError". */
   override name = "SafetensorsError";
 }
 
-/** Encode named tensors (jax-js dtype names: float32, float64, int32, uint32, float16, bool). */
+/**
+ * Encode named tensors (jax-js dtype names: float32, float64, int32, uint32, float16, bool) and
+ * optional string metadata as one safetensors file. Reads `tensors` without changing them; the
+ * result is a new buffer. Throws {@link SafetensorsError} on an unsupported dtype or a data
+ * length that does not match the shape.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeSafetensors({ w: { dtype: "float32", shape: [2], data: new Float32Array([1, 2]) } }, { step: "10" });
+ * decodeSafetensors(bytes).tensors.w.shape; // [2]
+ * ```
+ */
 export function encodeSafetensors(tensors: Record<string, TensorData>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -44,7 +81,16 @@ export function encodeSafetensors(tensors: Record<string, TensorData>, metadata:
   return out;
 }
 
-/** Decode a safetensors buffer; throws `SafetensorsError` on anything malformed. */
+/**
+ * Decode a safetensors buffer into tensors (each an aligned copy of its bytes, typed by dtype;
+ * float16 as raw `Uint16Array` bits) and the `__metadata__` strings (`{}` when absent). Does not
+ * keep a reference to `bytes`. Throws {@link SafetensorsError} on anything malformed.
+ *
+ * @example
+ * ```ts
+ * const { tensors, metadata } = decodeSafetensors(readFileSync("step-100.safetensors"));
+ * ```
+ */
 export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, TensorData>; metadata: Record<string, string> } {
   if (bytes.byteLength < 8) throw new SafetensorsError("safetensors: file too short");
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));

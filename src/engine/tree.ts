@@ -12,13 +12,35 @@
 import "./polyfills.js";
 import { numpy as np, tree } from "@jax-js/jax";
 
-/** A parameter tree: nested plain objects and arrays whose leaves are `np.Array`. */
+/**
+ * A parameter tree: nested plain objects and arrays whose leaves are `np.Array`.
+ *
+ * @example
+ * ```ts
+ * const params: Params = { layers: [{ w: np.zeros([784, 10]), b: np.zeros([10]) }] };
+ * ```
+ */
 export type Params = np.Array | Params[] | { [key: string]: Params };
 
-/** A scalar that is either a JS number (weakly typed) or a 0-d array. */
+/**
+ * A scalar that is either a JS number (weakly typed) or a 0-d array.
+ *
+ * @example
+ * ```ts
+ * treeScale(g, 0.5);                 // a number
+ * treeScale(g, np.array(0.5));       // a 0-d array (consumed)
+ * ```
+ */
 export type Scalar = number | np.Array;
 
-/** Machine epsilon added to every norm we divide by (DESIGN §4). */
+/**
+ * Machine epsilon added to every norm we divide by (DESIGN §4).
+ *
+ * @example
+ * ```ts
+ * const eps = treeScale(g, np.divide(rho, treeNorm(tree.ref(g)).add(EPS))); // ρ g/(‖g‖ + 1e-12)
+ * ```
+ */
 export const EPS = 1e-12;
 
 function refScalar(s: Scalar): Scalar {
@@ -29,47 +51,103 @@ function disposeScalar(s: Scalar): void {
   if (typeof s !== "number") s.dispose();
 }
 
-/** Sum of all elements in two stages (last axis first). Consumes `x`; returns a 0-d array. */
+/**
+ * Sum of all elements in two stages (last axis first). Consumes `x`; returns a 0-d array.
+ *
+ * @example
+ * ```ts
+ * const s = stagedSum(np.ones([1024, 1024])); // 1048576, summed by rows first
+ * ```
+ */
 export function stagedSum(x: np.Array): np.Array {
   if (x.ndim > 1) return np.sum(np.sum(x, -1));
   return np.sum(x);
 }
 
-/** `a + b` leaf-wise. Consumes `a` and `b`. */
+/**
+ * `a + b` leaf-wise. Consumes `a` and `b`.
+ *
+ * @example
+ * ```ts
+ * const sum = treeAdd(tree.ref(a), b); // keeps a, consumes b
+ * ```
+ */
 export function treeAdd<T extends Params>(a: T, b: T): T {
   return tree.map((x: np.Array, y: np.Array) => x.add(y), a, b) as T;
 }
 
-/** `a − b` leaf-wise. Consumes `a` and `b`. */
+/**
+ * `a − b` leaf-wise. Consumes `a` and `b`.
+ *
+ * @example
+ * ```ts
+ * const delta = treeSub(newParams, tree.ref(oldParams));
+ * ```
+ */
 export function treeSub<T extends Params>(a: T, b: T): T {
   return tree.map((x: np.Array, y: np.Array) => x.sub(y), a, b) as T;
 }
 
-/** `s · a` leaf-wise. Consumes `a` and `s` (when `s` is an array). */
+/**
+ * `s · a` leaf-wise. Consumes `a` and `s` (when `s` is an array).
+ *
+ * @example
+ * ```ts
+ * const half = treeScale(g, 0.5);
+ * ```
+ */
 export function treeScale<T extends Params>(a: T, s: Scalar): T {
   const out = tree.map((x: np.Array) => x.mul(refScalar(s)), a) as T;
   disposeScalar(s);
   return out;
 }
 
-/** `α·x + y` leaf-wise. Consumes `x`, `y` and `α` (when an array). */
+/**
+ * `α·x + y` leaf-wise. Consumes `x`, `y` and `α` (when an array).
+ *
+ * @example
+ * ```ts
+ * const wPlusEps = treeAxpy(0.05, eps, tree.ref(params)); // w + 0.05·ε
+ * ```
+ */
 export function treeAxpy<T extends Params>(alpha: Scalar, x: T, y: T): T {
   const out = tree.map((u: np.Array, v: np.Array) => u.mul(refScalar(alpha)).add(v), x, y) as T;
   disposeScalar(alpha);
   return out;
 }
 
-/** `a ⊙ b` (element-wise product) leaf-wise. Consumes `a` and `b`. */
+/**
+ * `a ⊙ b` (element-wise product) leaf-wise. Consumes `a` and `b`.
+ *
+ * @example
+ * ```ts
+ * const tg = treeMul(treeAbs, g); // T ⊙ g, as in ASAM
+ * ```
+ */
 export function treeMul<T extends Params>(a: T, b: T): T {
   return tree.map((x: np.Array, y: np.Array) => x.mul(y), a, b) as T;
 }
 
-/** Zeros with the shapes and dtypes of `a`. Consumes `a`. */
+/**
+ * Zeros with the shapes and dtypes of `a`. Consumes `a`.
+ *
+ * @example
+ * ```ts
+ * const zeros = treeZerosLike(tree.ref(params));
+ * ```
+ */
 export function treeZerosLike<T extends Params>(a: T): T {
   return tree.map((x: np.Array) => np.zerosLike(x), a) as T;
 }
 
-/** `⟨a, b⟩ = Σ a·b` over all leaves, a 0-d array. Consumes `a` and `b`. */
+/**
+ * `⟨a, b⟩ = Σ a·b` over all leaves, a 0-d array. Consumes `a` and `b`.
+ *
+ * @example
+ * ```ts
+ * const cos = treeDot(tree.ref(g), tree.ref(gs)).div(treeNorm(g).mul(treeNorm(gs)));
+ * ```
+ */
 export function treeDot(a: Params, b: Params): np.Array {
   const la = tree.leaves(a) as np.Array[];
   const lb = tree.leaves(b) as np.Array[];
@@ -82,7 +160,14 @@ export function treeDot(a: Params, b: Params): np.Array {
   return acc ?? np.array(0);
 }
 
-/** `‖a‖₂² = Σ a²` over all leaves, a 0-d array. Consumes `a`. */
+/**
+ * `‖a‖₂² = Σ a²` over all leaves, a 0-d array. Consumes `a`.
+ *
+ * @example
+ * ```ts
+ * const n2 = treeSquaredNorm(tree.ref(g)); // Σ g²
+ * ```
+ */
 export function treeSquaredNorm(a: Params): np.Array {
   let acc: np.Array | null = null;
   for (const x of tree.leaves(a) as np.Array[]) {
@@ -92,7 +177,14 @@ export function treeSquaredNorm(a: Params): np.Array {
   return acc ?? np.array(0);
 }
 
-/** Global L2 norm `‖a‖₂` over all leaves, a 0-d array. Consumes `a`. */
+/**
+ * Global L2 norm `‖a‖₂` over all leaves, a 0-d array. Consumes `a`.
+ *
+ * @example
+ * ```ts
+ * const n = (await treeNorm(tree.ref(grads)).data())[0];
+ * ```
+ */
 export function treeNorm(a: Params): np.Array {
   return np.sqrt(treeSquaredNorm(a));
 }
@@ -110,6 +202,11 @@ export function treeToJs(a: Params): unknown {
 /**
  * Dotted key paths of the leaves, in jax-js's flatten order (object insertion order, array
  * index), e.g. `["layers.0.w", "layers.0.b"]`. Does not consume.
+ *
+ * @example
+ * ```ts
+ * leafPaths({ layers: [{ w: w0, b: b0 }], norms: [] }); // ["layers.0.w", "layers.0.b"]
+ * ```
  */
 export function leafPaths(t: unknown, prefix = ""): string[] {
   if (Array.isArray(t)) return t.flatMap((c, i) => leafPaths(c, prefix ? `${prefix}.${i}` : String(i)));
@@ -124,6 +221,11 @@ export function leafPaths(t: unknown, prefix = ""): string[] {
  * difference by leaf path, e.g. `sgd: gradients do not match the optimizer state: at
  * "layers.0.w" shape [784, 128] vs [784, 256]`. Does not consume. Shapes are static, so this
  * runs at trace time under jit.
+ *
+ * @example
+ * ```ts
+ * assertSameTree("myOpt", "gradients do not match the parameters", grads, params);
+ * ```
  */
 export function assertSameTree(owner: string, what: string, a: unknown, b: unknown): void {
   const pa = leafPaths(a);
@@ -144,7 +246,14 @@ export function assertSameTree(owner: string, what: string, a: unknown, b: unkno
   }
 }
 
-/** A 0-d bool array: every element of every leaf is finite. Consumes `a`. */
+/**
+ * A 0-d bool array: every element of every leaf is finite. Consumes `a`.
+ *
+ * @example
+ * ```ts
+ * const ok = treeAllFinite(tree.ref(grads)); // 0-d bool, in the graph
+ * ```
+ */
 export function treeAllFinite(a: Params): np.Array {
   let acc: np.Array | null = null;
   for (const x of tree.leaves(a) as np.Array[]) {
@@ -161,6 +270,11 @@ export function treeAllFinite(a: Params): np.Array {
 /**
  * `cond ? a : b` leaf-wise by `np.where` (never arithmetic blending, which leaks NaN from the
  * unselected side). Consumes `a` and `b`; `cond` (0-d bool) is borrowed.
+ *
+ * @example
+ * ```ts
+ * const next = treeSelect(ok, newParams, oldParams); // ok borrowed: ok.dispose() later
+ * ```
  */
 export function treeSelect<T extends Params>(cond: np.Array, a: T, b: T): T {
   return tree.map((x: np.Array, y: np.Array) => {

@@ -23,6 +23,15 @@ import { batchnormPerturbation } from "./batchnorm-perturbation.js";
 import { rhoSelectionCost } from "./rho-selection-cost.js";
 import { samAtSgdPrice } from "./sam-at-sgd-price.js";
 
+/**
+ * Every registered experiment, in the order of the reproduction index (002's claims, 003's, the
+ * review's audit, then what SAM users ask for). `sharpness reproduce --list` prints them.
+ *
+ * @example
+ * ```ts
+ * for (const e of EXPERIMENTS) console.log(e.id, e.source, e.claim);
+ * ```
+ */
 export const EXPERIMENTS: readonly Experiment[] = [
   // 002 (Andriushchenko & Flammarion)
   labelNoise, implicitBiasDiagonal, switchDiagonal, relu1dSimplicity, constantRho, ermSamSwitch, oneStepSuboptimality, mSharpness, sharpnessVsGeneralization,
@@ -34,4 +43,13 @@ export const EXPERIMENTS: readonly Experiment[] = [
   samAtSgdPrice,
 ];
 
+/**
+ * The experiment with this id (`"label-noise"`), or undefined.
+ *
+ * @example
+ * ```ts
+ * const e = experimentById("m-sharpness");
+ * if (!e) throw new Error("unknown experiment");
+ * ```
+ */
 export const experimentById = (id: string): Experiment | undefined => EXPERIMENTS.find((e) => e.id === id);

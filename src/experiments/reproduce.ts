@@ -15,9 +15,29 @@ import { resultsFrom, type Experiment, type Judgement, type Measurements, type S
 import { EXPERIMENTS } from "./index.js";
 import { anyRunKey, type StoredResult } from "./tasks.js";
 
-export type ReproducePlan = { experiments: { experiment: Experiment; keys: string[] }[]; runs: PlannedRun[] };
+/**
+ * What {@link planExperiments} returns: each experiment with the keys of its runs, and the runs
+ * to execute, de-duplicated across experiments (a run two experiments share appears once).
+ */
+export type ReproducePlan = {
+  /** Each chosen experiment with its runs' keys (in its specs' order). */
+  experiments: { experiment: Experiment; keys: string[] }[];
+  /** Every run to execute, once each. */
+  runs: PlannedRun[];
+};
 
-/** The runs of `experiments` at `scale`, de-duplicated across experiments. */
+/**
+ * The runs of `experiments` at `scale`, de-duplicated across experiments by run key. Pure: runs
+ * nothing.
+ *
+ * @example
+ * ```ts
+ * const plan = planExperiments([experimentById("label-noise")!], "quick");
+ * await runLocal(plan.runs, "runs/quick", { jobs: 2 }).done;
+ * for (const { experiment, keys } of plan.experiments) await writeExperiment("runs/quick", experiment, keys, "quick");
+ * await writeIndex("runs/quick");
+ * ```
+ */
 export function planExperiments(experiments: readonly Experiment[], scale: Scale): ReproducePlan {
   const per = experiments.map((experiment) => ({ experiment, runs: planRuns(experiment.specs(scale)) }));
   const seen = new Set<string>();
@@ -27,8 +47,17 @@ export function planExperiments(experiments: readonly Experiment[], scale: Scale
 }
 
 /**
- * Judge one experiment from the results under `dir` and write its result.json and report.html.
- * With runs missing (failed), the verdict is "inconclusive" and names them.
+ * Judge one experiment from the results under `dir` and write its result.json and report.html
+ * (atomically). With runs missing (failed), the verdict is "inconclusive" and names them.
+ * Experiments with a `measure` step measure their trained runs first, cached in
+ * `DIR/<id>/measured-<scale>.json` while `keys` stay the same. Returns what result.json holds
+ * (schema/result.schema.json describes the training runs' result.json; this is the experiment's).
+ *
+ * @example
+ * ```ts
+ * const r = await writeExperiment("runs/reproduce", experimentById("label-noise")!, keys, "default");
+ * console.log(r.verdict, r.summary);
+ * ```
  */
 export async function writeExperiment(dir: string, experiment: Experiment, keys: string[], scale: Scale): Promise<ExperimentResult> {
   const byKey = new Map<string, StoredResult>();
@@ -85,7 +114,17 @@ async function measureCached(dir: string, experiment: Experiment, keys: string[]
   return measured;
 }
 
-/** Rebuild `DIR/index.html` from every `DIR/<id>/result.json` (in the order of EXPERIMENTS, then others by id). */
+/**
+ * Rebuild `DIR/index.html` from every `DIR/<id>/result.json` (in the order of
+ * {@link EXPERIMENTS}, then others by id; an unreadable result only leaves its row out).
+ * Returns the results it listed.
+ *
+ * @example
+ * ```ts
+ * const rows = writeIndex("runs/reproduce");
+ * console.log(`${rows.length} experiments in runs/reproduce/index.html`);
+ * ```
+ */
 export function writeIndex(dir: string): ExperimentResult[] {
   const found: ExperimentResult[] = [];
   for (const name of existsSync(dir) ? readdirSync(dir).sort() : []) {

@@ -27,41 +27,70 @@ import { DIAG_NET_METHODS, trainDiagNet, type DiagNetMethod } from "../models/di
 import { BLANC_1D } from "../data/relu-1d.js";
 import { effectiveKinks, pathNorms, sampleFunction, trainReluNet1d } from "../models/relu-net-1d.js";
 
+/**
+ * The `format` field of a stored task result ({@link TaskResult}); a training run's is {@link RESULT_FORMAT}.
+ *
+ * @example
+ * ```ts
+ * if (stored.format === TASK_RESULT_FORMAT) console.log(stored.metrics);
+ * ```
+ */
 export const TASK_RESULT_FORMAT = "sharpness-aware-task-result/1";
 
 /** A filled, validated task spec. */
-export type TaskSpec = { task: string; seed: number; [k: string]: JsonValue };
+export type TaskSpec = {
+  /** The task kind, a key of {@link TASKS}. */
+  task: string;
+  /** The seed (data and initialization). */
+  seed: number;
+  /** The task's other fields, as its `params` declare them. */
+  [k: string]: JsonValue;
+};
 
 /** A finished task run as stored in `runs/<key>/result.json`. */
 export type TaskResult = {
+  /** Always {@link TASK_RESULT_FORMAT}. */
   format: typeof TASK_RESULT_FORMAT;
+  /** The run key ({@link anyRunKey} of `spec`). */
   key: string;
+  /** The task's name (`diag-net`, `relu-1d`). */
   task: string;
+  /** A short label ("1-SAM ρ=0.1"). */
   label: string;
+  /** The spec's seed. */
   seed: number;
+  /** The filled spec the run ran. */
   spec: TaskSpec;
   /** Final numbers (null: not defined, e.g. the loss of a diverged run). */
   metrics: Record<string, number | boolean | null>;
   /** Curves and samples for figures. */
   output: Record<string, JsonValue>;
+  /** Wall time of the run in seconds. */
   seconds: number;
+  /** Where it ran (`js-float64`: plain TypeScript). */
   device: string;
 };
 
 /** Whatever a run directory can hold. */
 export type StoredResult = RunResult | TaskResult;
+/** A filled run spec of either kind: a training run ({@link RunSpec}) or a task ({@link TaskSpec}, with `task`). */
 export type AnySpec = RunSpec | TaskSpec;
 
+/** A run kind besides training (see {@link TASKS}): its fields, and how to fill, label, describe and run a spec of it. */
 export type Task = {
+  /** The name a spec's `task` field gives (`diag-net`). */
   name: string;
+  /** One line on what it runs. */
   doc: string;
   /** Top-level fields (besides `task`), declared once. */
   params: Record<string, Hyper>;
   /** Nested objects and lists, checked by `fill`. */
   fill(input: Record<string, unknown>): TaskSpec;
+  /** A short label for a filled spec ("1-SAM ρ=0.1"). */
   label(spec: TaskSpec): string;
   /** One line for progress output. */
   describe(r: TaskResult): string;
+  /** Run a filled spec synchronously (float64), reporting progress as (step, steps). */
   run(spec: TaskSpec, onProgress?: (step: number, steps: number) => void): { metrics: TaskResult["metrics"]; output: TaskResult["output"] };
 };
 
@@ -193,15 +222,39 @@ const reluTask: Task = {
   },
 };
 
-/** Every task kind, by the name in `spec.task`. */
+/**
+ * Every task kind, by the name in `spec.task`: `diag-net` (002's diagonal linear network on
+ * sparse regression) and `relu-1d` (the one-hidden-layer ReLU network on Blanc et al.'s 12
+ * points).
+ *
+ * @example
+ * ```ts
+ * for (const t of Object.values(TASKS)) console.log(t.name, t.doc, Object.keys(t.params));
+ * ```
+ */
 export const TASKS: Record<string, Task> = { [diagNetTask.name]: diagNetTask, [reluTask.name]: reluTask };
 
-/** `spec` names a task (has a `task` field) rather than a training run. */
+/**
+ * `spec` names a task (is an object with a `task` field) rather than a training run. Checks the
+ * shape only, not the task's name.
+ *
+ * @example
+ * ```ts
+ * isTaskSpec({ task: "relu-1d", seed: 0 }); // true
+ * isTaskSpec({ seed: 0 });                  // false: a training spec
+ * ```
+ */
 export const isTaskSpec = (spec: unknown): spec is Record<string, unknown> & { task: unknown } => isObject(spec) && "task" in spec;
 
 /**
- * Check and fill a run spec of any kind: a task spec (with `task`) or a training spec.
- * Throws `SpecError` naming the first bad field.
+ * Check and fill a run spec of any kind: a task spec (with `task`) or a training spec
+ * ({@link fillSpec}). Returns a new object with every default filled; does not change `input`.
+ * Throws {@link SpecError} naming the first bad field.
+ *
+ * @example
+ * ```ts
+ * const spec = fillAnySpec({ task: "relu-1d", seed: 1, method: "sam" }); // rho 0.3, lr 5e-5, … filled in
+ * ```
  */
 export function fillAnySpec(input: unknown): AnySpec {
   if (!isTaskSpec(input)) return fillSpec(input);
@@ -210,12 +263,27 @@ export function fillAnySpec(input: unknown): AnySpec {
   return t.fill(input);
 }
 
-/** The key of a run spec of any kind (16 hex digits of SHA-256 of the filled spec's canonical JSON). */
+/**
+ * The key of a run spec of any kind: 16 hex digits of SHA-256 of the filled spec's canonical
+ * JSON (training specs: {@link runKey}), so equal specs share one run directory.
+ *
+ * @example
+ * ```ts
+ * anyRunKey({ task: "relu-1d", seed: 0, method: "sam" }) === anyRunKey(fillAnySpec({ task: "relu-1d", seed: 0, method: "sam" })); // true
+ * ```
+ */
 export function anyRunKey(spec: unknown): string {
   return isTaskSpec(spec) ? sha256Hex(canonicalJson(fillAnySpec(spec))).slice(0, 16) : runKey(spec);
 }
 
-/** "1-SAM ρ=0.1", "SAM ρ=0.1" … for a filled spec of any kind. */
+/**
+ * A short label — "1-SAM ρ=0.1", "SAM ρ=0.1" … — for a filled spec of any kind.
+ *
+ * @example
+ * ```ts
+ * anyLabel(fillAnySpec({ optimizer: { name: "sam", rho: 0.1, base: { name: "sgd", lr: 0.05 } } })); // "SAM ρ=0.1"
+ * ```
+ */
 export function anyLabel(spec: AnySpec): string {
   return "task" in spec ? TASKS[spec.task].label(spec) : specLabel(spec);
 }
@@ -225,8 +293,13 @@ export const isTrainResult = (r: unknown): r is RunResult => isObject(r) && r.fo
 
 /**
  * Run a task spec to its stored result (synchronous, exact float64; seconds measured here).
+ * Fills `input` first (throws {@link SpecError} on a bad field or a training spec); `device` is
+ * only recorded; `onProgress(step, steps)` is called as the task runs.
  *
- * @example runTask({ task: "diag-net", lr: 0.5, phases: [{ method: "1-sam", rho: 0.1, steps: 1000 }] }).metrics.testLoss
+ * @example
+ * ```ts
+ * runTask({ task: "diag-net", lr: 0.5, phases: [{ method: "1-sam", rho: 0.1, steps: 1000 }] }).metrics.testLoss
+ * ```
  */
 export function runTask(input: unknown, device = "js-float64", onProgress?: (step: number, steps: number) => void): TaskResult {
   const spec = fillAnySpec(input);

@@ -9,9 +9,29 @@ import type { Model } from "./types.js";
 import { batchNorm, conv3x3, dense, glorotUniform, heNormal, maxPool2, type BatchNormParams, type BatchNormState } from "./layers.js";
 import { checkBoolean, checkKeys, checkNumber } from "../optim/validate.js";
 
-export type CnnParams = { convs: { w: np.Array; b: np.Array }[]; norms: BatchNormParams[]; out: { w: np.Array; b: np.Array } };
-export type CnnState = { norms: BatchNormState[] };
+/** The CNN's parameters: two 3×3 convolutions (`w` [3, 3, C, K], `b` [K]), their BatchNorms when `batchNorm`, and the dense output layer. */
+export type CnnParams = {
+  /** The two convolutions. */
+  convs: { w: np.Array; b: np.Array }[];
+  /** One BatchNorm per convolution, `{ scale, offset }` each [channels] (empty without `batchNorm`). */
+  norms: BatchNormParams[];
+  /** The dense output layer, [flattened features, classes]. */
+  out: { w: np.Array; b: np.Array };
+};
+/** The CNN's model state: each BatchNorm's running statistics (empty without `batchNorm`). */
+export type CnnState = {
+  /** Running statistics `{ mean, var }`, one per convolution's BatchNorm. */
+  norms: BatchNormState[];
+};
 
+/**
+ * Options of {@link cnn}.
+ *
+ * @example
+ * ```ts
+ * const model = cnn({ channels: [32, 64], batchNorm: true });
+ * ```
+ */
 export interface CnnOptions {
   /** Channels of the two conv layers. Default [16, 32]. */
   channels?: [number, number];
@@ -23,7 +43,19 @@ export interface CnnOptions {
   side?: number;
 }
 
-/** @example const model = cnn({ batchNorm: true }); */
+/**
+ * A small CNN for square single-channel images (28×28 by default; inputs [N, side²]):
+ * [conv3×3 → (BatchNorm) → ReLU → maxpool 2×2] × 2 → dense logits. Defaults: channels
+ * [16, 32], 10 classes, no BatchNorm, side 28. Convolutions are shifted matmuls
+ * ({@link conv3x3}). He-normal conv weights, Glorot-uniform output layer, zero biases. Options
+ * are validated (a `RangeError` names the bad one). `apply` consumes its arguments.
+ *
+ * @example
+ * ```ts
+ * const model = cnn({ batchNorm: true });
+ * const { params, state } = model.init(0);
+ * ```
+ */
 export function cnn(options: CnnOptions = {}): Model<CnnParams, CnnState> {
   checkKeys("cnn", options, ["channels", "classes", "batchNorm", "side"]);
   const { channels = [16, 32], classes = 10, batchNorm: bn = false, side = 28 } = options;

@@ -47,12 +47,29 @@
  */
 import type { RegressionProblem } from "../data/sparse-regression.js";
 
+/**
+ * The update rules of the diagonal network (002 §4.2, the authors' code): "erm" (gradient
+ * descent), "n-sam" (one unnormalized ascent on the whole batch) and "1-sam" (one unnormalized
+ * ascent per example, the perturbed gradients averaged).
+ */
 export type DiagNetMethod = "erm" | "n-sam" | "1-sam";
-/** The update rules, in the order of the paper's figures. */
+/**
+ * The update rules, in the order of the paper's figures.
+ *
+ * @example
+ * ```ts
+ * for (const method of DIAG_NET_METHODS) console.log(method, trainDiagNet(problem, { alpha: 0.05, lr: 0.5, phases: [{ method, rho: 0.1, steps: 1000 }] }).testLoss);
+ * ```
+ */
 export const DIAG_NET_METHODS: readonly DiagNetMethod[] = Object.freeze(["erm", "n-sam", "1-sam"] as DiagNetMethod[]);
 
 /** The parameters of the network: β = u ⊙ v. */
-export type DiagNetState = { u: Float64Array; v: Float64Array };
+export type DiagNetState = {
+  /** u ∈ ℝᵈ. */
+  u: Float64Array;
+  /** v ∈ ℝᵈ. */
+  v: Float64Array;
+};
 
 const finite = (x: number) => typeof x === "number" && Number.isFinite(x);
 
@@ -86,6 +103,11 @@ function checkState(where: string, s: DiagNetState, d: number, name = "state"): 
 /**
  * The initialization of 002 §4.2 in the code's parametrization: u = 2α·1, v = 0 (β = 0),
  * i.e. w₊ = w₋ = α. α must be finite and > 0. Returns new arrays.
+ *
+ * @example
+ * ```ts
+ * const s0 = initDiagNet(30, 0.05); // u = 0.1·1, v = 0
+ * ```
  */
 export function initDiagNet(d: number, alpha: number): DiagNetState {
   if (!Number.isInteger(d) || d < 1) throw new RangeError(`initDiagNet: d must be an integer ≥ 1 (got ${d})`);
@@ -93,7 +115,14 @@ export function initDiagNet(d: number, alpha: number): DiagNetState {
   return { u: new Float64Array(d).fill(2 * alpha), v: new Float64Array(d) };
 }
 
-/** The linear predictor β = u ⊙ v (a new array). */
+/**
+ * The linear predictor β = u ⊙ v (a new array).
+ *
+ * @example
+ * ```ts
+ * const beta = diagNetBeta(initDiagNet(30, 0.05)); // all zeros
+ * ```
+ */
 export function diagNetBeta(s: DiagNetState): Float64Array {
   if (s.u.length !== s.v.length) throw new RangeError(`diagNetBeta: u and v must have the same length (got ${s.u.length} and ${s.v.length})`);
   const b = new Float64Array(s.u.length);
@@ -118,6 +147,12 @@ function lossOf(A: Float64Array, y: Float64Array, beta: Float64Array, rows: numb
 /**
  * The squared loss ‖Xβ − y‖² / (2n) with n = y.length, d = beta.length and X n × d row-major
  * (the code's `loss`). Throws a RangeError when X does not have n·d numbers.
+ *
+ * @example
+ * ```ts
+ * const problem = sparseRegression({ seed: 0 });
+ * regressionLoss(problem.Xtest, problem.ytest, diagNetBeta(run.state!));
+ * ```
  */
 export function regressionLoss(X: Float64Array, y: Float64Array, beta: Float64Array): number {
   const n = y.length;
@@ -218,6 +253,11 @@ function stepInto(p: RegressionProblem, u: Float64Array, v: Float64Array, method
  * The gradient of the training loss L(u, v) = ‖X(u⊙v) − y‖²/(2n):
  * ∂L/∂u = (Xᵀr) ⊙ v / n, ∂L/∂v = (Xᵀr) ⊙ u / n with r = X(u⊙v) − y. Returns new arrays
  * `{ u: ∂L/∂u, v: ∂L/∂v }`.
+ *
+ * @example
+ * ```ts
+ * const g = diagNetGrad(problem, initDiagNet(problem.d, 0.05));
+ * ```
  */
 export function diagNetGrad(p: RegressionProblem, s: DiagNetState): DiagNetState {
   checkProblem("diagNetGrad", p);
@@ -242,6 +282,12 @@ function checkStepOptions(where: string, o: { method: DiagNetMethod; rho: number
  * One full-batch step of `method` (ERM, n-SAM or 1-SAM; formulas in the file header) with
  * step size `lr` (γ > 0) and radius `rho` (ρ ≥ 0; ignored by ERM, and ρ = 0 gives ERM exactly).
  * Returns the new state (new arrays; s is not changed).
+ *
+ * @example
+ * ```ts
+ * let s = initDiagNet(problem.d, 0.05);
+ * for (let t = 0; t < 100; t++) s = diagNetStep(problem, s, { method: "1-sam", rho: 0.1, lr: 0.5 });
+ * ```
  */
 export function diagNetStep(p: RegressionProblem, s: DiagNetState, o: { method: DiagNetMethod; rho: number; lr: number }): DiagNetState {
   checkProblem("diagNetStep", p);
@@ -253,16 +299,40 @@ export function diagNetStep(p: RegressionProblem, s: DiagNetState, o: { method: 
   return out;
 }
 
-/** One phase of a run: `steps` steps of `method` with radius `rho`. */
-export type DiagNetPhase = { method: DiagNetMethod; rho: number; steps: number };
+/**
+ * One phase of a run: `steps` steps of `method` with radius `rho`.
+ *
+ * @example
+ * ```ts
+ * const phases: DiagNetPhase[] = [{ method: "erm", rho: 0, steps: 5000 }, { method: "1-sam", rho: 0.175, steps: 5000 }];
+ * ```
+ */
+export type DiagNetPhase = {
+  /** The update rule. */
+  method: DiagNetMethod;
+  /** The radius ρ ≥ 0 (ignored by ERM). */
+  rho: number;
+  /** Steps of this phase (an integer ≥ 0). */
+  steps: number;
+};
 /** Losses after `step` steps (step 0: the initialization). */
-export type CurvePoint = { step: number; trainLoss: number; testLoss: number };
+export type CurvePoint = {
+  /** Steps taken. */
+  step: number;
+  /** Training loss ‖Xβ − y‖²/(2n). */
+  trainLoss: number;
+  /** Test loss, the same on the test rows. */
+  testLoss: number;
+};
+/** What {@link trainDiagNet} returns: the final losses, ‖β‖₁, β, the loss curve, and whether it diverged. */
 export type DiagNetRun = {
   /** training/test loss ‖Xβ − y‖²/(2n) at the end; null when diverged */
   trainLoss: number | null;
+  /** test loss at the end; null when diverged */
   testLoss: number | null;
   /** ‖β‖₁ at the end; null when diverged */
   l1Norm: number | null;
+  /** a loss or parameter became non-finite */
   diverged: boolean;
   /** steps actually taken: the total, or the step after which a loss or parameter was first non-finite */
   steps: number;
@@ -282,6 +352,11 @@ export type DiagNetRun = {
  * About `points` log-spaced unique integer steps in [0, total], sorted, always including 0,
  * total and every value of `include` that lies in [0, total] (phase boundaries). With
  * total + 1 ≤ points every step is included. total an integer ≥ 0, points an integer ≥ 2.
+ *
+ * @example
+ * ```ts
+ * logSteps(10000, 5); // [0, 1, 22, 464, 10000]
+ * ```
  */
 export function logSteps(total: number, points: number, include: number[] = []): number[] {
   if (!Number.isInteger(total) || total < 0) throw new RangeError(`logSteps: total must be an integer ≥ 0 (got ${total})`);
@@ -323,6 +398,13 @@ function allFinite(a: Float64Array, b: Float64Array): boolean {
  *
  * Options: alpha > 0 finite (ignored with init), lr > 0 finite, at least one phase, each with a
  * method of DIAG_NET_METHODS, rho ≥ 0 finite and steps an integer ≥ 0; one-line RangeErrors.
+ *
+ * @example
+ * ```ts
+ * const problem = sparseRegression({ n: 20, d: 30, k: 3, seed: 0 });
+ * const run = trainDiagNet(problem, { alpha: 0.05, lr: 0.5, phases: [{ method: "erm", rho: 0, steps: 5000 }, { method: "1-sam", rho: 0.175, steps: 5000 }] });
+ * console.log(run.testLoss, run.l1Norm);
+ * ```
  */
 export function trainDiagNet(
   p: RegressionProblem,

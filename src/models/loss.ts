@@ -3,10 +3,32 @@ import { nn, numpy as np } from "@jax-js/jax";
 import type { Model, ModelState } from "./types.js";
 import type { Params } from "../engine/tree.js";
 
-/** A classification batch: inputs, int32 labels, and the model state (BatchNorm statistics). */
-export type ClassBatch<S extends ModelState = ModelState> = { x: np.Array; y: np.Array; state: S };
+/**
+ * A classification batch: inputs, int32 labels, and the model state (BatchNorm statistics).
+ *
+ * @example
+ * ```ts
+ * const batch: ClassBatch<MlpState> = { ...take(train, idx), state: modelState };
+ * ```
+ */
+export type ClassBatch<S extends ModelState = ModelState> = {
+  /** Inputs, [N, features]. */
+  x: np.Array;
+  /** int32 class labels, [N]. */
+  y: np.Array;
+  /** The model state going in (it comes back as the loss's aux). */
+  state: S;
+};
 
-/** Mean softmax cross-entropy of logits [N, K] against int32 labels [N]. Consumes both. */
+/**
+ * Mean softmax cross-entropy of logits [N, K] against int32 labels [N], a 0-d array:
+ * L = −(1/N) Σᵢ log softmax(zᵢ)_{yᵢ}. Consumes both.
+ *
+ * @example
+ * ```ts
+ * const loss = (p, b) => crossEntropy(dense(b.x, p.w, p.b), b.y);
+ * ```
+ */
 export function crossEntropy(logits: np.Array, labels: np.Array): np.Array {
   const k = logits.shape[logits.ndim - 1];
   const lp = nn.logSoftmax(logits, -1);
@@ -15,7 +37,12 @@ export function crossEntropy(logits: np.Array, labels: np.Array): np.Array {
 
 /**
  * Softmax cross-entropy of logits [N, K] against int32 labels [N], one value per example ([N]).
- * Consumes both. Its mean is `crossEntropy`'s value.
+ * Consumes both. Its mean is `crossEntropy`'s value: lᵢ = −log softmax(zᵢ)_{yᵢ}.
+ *
+ * @example
+ * ```ts
+ * const perExample = crossEntropyPerExample(logits, labels); // [N]
+ * ```
  */
 export function crossEntropyPerExample(logits: np.Array, labels: np.Array): np.Array {
   const k = logits.shape[logits.ndim - 1];
@@ -27,7 +54,14 @@ export function crossEntropyPerExample(logits: np.Array, labels: np.Array): np.A
  * The training loss of a model for `step(..., { hasAux: true })`:
  * `(params, {x, y, state}) => [mean cross-entropy, newState]`. The model state rides in the
  * batch so it is an argument (closures are frozen under jit) and comes back as the aux of the
- * clean pass.
+ * clean pass. The returned function consumes its arguments, like every loss.
+ *
+ * @example
+ * ```ts
+ * const loss = classificationLoss(model);
+ * const out = opt.step(loss, params, optState, { x, y, state: modelState }, { hasAux: true });
+ * modelState = out.aux; // BatchNorm statistics from the clean pass
+ * ```
  */
 export function classificationLoss<P extends Params, S extends ModelState>(model: Model<P, S>) {
   return (params: P, batch: ClassBatch<S>): [np.Array, S] => {

@@ -9,9 +9,27 @@ import type { Model } from "./types.js";
 import { batchNorm, dense, glorotUniform, heNormal, type BatchNormParams, type BatchNormState } from "./layers.js";
 import { checkBoolean, checkKeys, checkNumber } from "../optim/validate.js";
 
-export type MlpParams = { layers: { w: np.Array; b: np.Array }[]; norms: BatchNormParams[] };
-export type MlpState = { norms: BatchNormState[] };
+/** The MLP's parameters: per dense layer `w` [in, out] and `b` [out]; per hidden layer a BatchNorm's `scale`/`offset` when `batchNorm` (else `norms` is empty). */
+export type MlpParams = {
+  /** The dense layers, input to output. */
+  layers: { w: np.Array; b: np.Array }[];
+  /** One BatchNorm per hidden layer, `{ scale, offset }` each [width] (empty without `batchNorm`). */
+  norms: BatchNormParams[];
+};
+/** The MLP's model state: each BatchNorm's running mean and variance (empty without `batchNorm`). */
+export type MlpState = {
+  /** Running statistics `{ mean, var }`, one per hidden layer's BatchNorm. */
+  norms: BatchNormState[];
+};
 
+/**
+ * Options of {@link mlp}.
+ *
+ * @example
+ * ```ts
+ * const model = mlp({ sizes: [784, 512, 512, 10], batchNorm: true } satisfies MlpOptions);
+ * ```
+ */
 export interface MlpOptions {
   /** Layer widths including input and output, e.g. [784, 256, 10]. */
   sizes: number[];
@@ -19,7 +37,20 @@ export interface MlpOptions {
   batchNorm?: boolean;
 }
 
-/** @example const model = mlp({ sizes: [784, 256, 10] }); const { params, state } = model.init(0); */
+/**
+ * A multi-layer perceptron: dense → ReLU (→ BatchNorm) … → dense logits, h_{i+1} = ReLU(h_i W_i
+ * + b_i) with the last layer linear. He-normal hidden weights (N(0, 2/fan_in)), Glorot-uniform
+ * output weights, zero biases; BatchNorm (when `batchNorm`) after each hidden dense layer,
+ * before the ReLU. Options are validated (a `RangeError` names the bad one). `apply` consumes
+ * its arguments.
+ *
+ * @example
+ * ```ts
+ * const model = mlp({ sizes: [784, 256, 10] });
+ * const { params, state } = model.init(0);
+ * const loss = classificationLoss(model); // for opt.step(loss, …, { hasAux: true })
+ * ```
+ */
 export function mlp(options: MlpOptions): Model<MlpParams, MlpState> {
   checkKeys("mlp", options, ["sizes", "batchNorm"]);
   const { sizes, batchNorm: bn = false } = options;

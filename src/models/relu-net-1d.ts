@@ -67,7 +67,14 @@ import { rng } from "../engine/prng.js";
 import { checkKeys, checkNumber, checkOneOf } from "../optim/validate.js";
 
 /** A network f(x) = Σⱼ aⱼ relu(wⱼ x + bⱼ): H hidden units, all three arrays of length H. */
-export type ReluNet1d = { w: Float64Array; b: Float64Array; a: Float64Array };
+export type ReluNet1d = {
+  /** Input weights wⱼ. */
+  w: Float64Array;
+  /** Biases bⱼ. */
+  b: Float64Array;
+  /** Output weights aⱼ. */
+  a: Float64Array;
+};
 
 /** The SAM ascent's guard: g is divided by ‖g‖₂ + SAM_EPS, never by 0. */
 export const SAM_EPS = 1e-12;
@@ -98,6 +105,11 @@ function checkData(owner: string, xs: readonly number[], ys: readonly number[]):
  * @param o.seed    the seed
  * @param o.initScale  s (default 1)
  * @returns a fresh network
+ *
+ * @example
+ * ```ts
+ * const net = initReluNet1d({ seed: 0 }); // H = 100
+ * ```
  */
 export function initReluNet1d(o: { hidden?: number; seed: number; initScale?: number }): ReluNet1d {
   checkKeys("initReluNet1d", o, ["hidden", "seed", "initScale"]);
@@ -123,7 +135,14 @@ function normals(r: () => number, n: number, scale: number): Float64Array {
   return out;
 }
 
-/** f(x) = Σⱼ aⱼ relu(wⱼ x + bⱼ). */
+/**
+ * f(x) = Σⱼ aⱼ relu(wⱼ x + bⱼ).
+ *
+ * @example
+ * ```ts
+ * reluNetPredict(net, 0.5);
+ * ```
+ */
 export function reluNetPredict(net: ReluNet1d, x: number): number {
   const h = hiddenOf(net);
   const { w, b, a } = net;
@@ -135,7 +154,14 @@ export function reluNetPredict(net: ReluNet1d, x: number): number {
   return f;
 }
 
-/** L = ½ Σᵢ (f(xᵢ) − yᵢ)² (the notebook's 0.5 · MSELoss(reduction='sum')). */
+/**
+ * L = ½ Σᵢ (f(xᵢ) − yᵢ)² (the notebook's 0.5 · MSELoss(reduction='sum')).
+ *
+ * @example
+ * ```ts
+ * reluNetLoss(net, BLANC_1D.x, BLANC_1D.y);
+ * ```
+ */
 export function reluNetLoss(net: ReluNet1d, xs: readonly number[], ys: readonly number[]): number {
   checkData("reluNetLoss", xs, ys);
   let l = 0;
@@ -152,6 +178,11 @@ export function reluNetLoss(net: ReluNet1d, xs: readonly number[], ys: readonly 
  * zᵢⱼ = wⱼxᵢ + bⱼ. relu'(0) = 0, as torch.
  *
  * @returns fresh arrays `{ w: ∂L/∂w, b: ∂L/∂b, a: ∂L/∂a }`
+ *
+ * @example
+ * ```ts
+ * const g = reluNetGrad(net, BLANC_1D.x, BLANC_1D.y); // { w, b, a }
+ * ```
  */
 export function reluNetGrad(net: ReluNet1d, xs: readonly number[], ys: readonly number[]): ReluNet1d {
   checkData("reluNetGrad", xs, ys);
@@ -350,7 +381,15 @@ class Kernel {
   }
 }
 
-/** Options of `trainReluNet1d`. Defaults are the notebook's. */
+/**
+ * Options of `trainReluNet1d`. Defaults are the notebook's.
+ *
+ * @example
+ * ```ts
+ * const o: ReluTrainOptions = { method: "sam", seed: 0, rho: 0.3, maxSteps: 200_000 };
+ * const r = trainReluNet1d(BLANC_1D, o);
+ * ```
+ */
 export type ReluTrainOptions = {
   /** "erm": plain gradient descent; "sam": normalized full-batch SAM. */
   method: "erm" | "sam";
@@ -427,6 +466,12 @@ function logSteps(maxSteps: number, points: number): number[] {
  *
  * @returns the final network (fresh arrays), steps taken, final clean loss, flags and a
  *   log-spaced loss curve
+ *
+ * @example
+ * ```ts
+ * const r = trainReluNet1d(BLANC_1D, { method: "sam", seed: 0, maxSteps: 100_000 });
+ * console.log(r.finalLoss, effectiveKinks(r.net, -1.5, 1.5).count);
+ * ```
  */
 export function trainReluNet1d(data: { x: readonly number[]; y: readonly number[] }, o: ReluTrainOptions): ReluTrainResult {
   const own = "trainReluNet1d";
@@ -526,6 +571,11 @@ export function trainReluNet1d(data: { x: readonly number[]; y: readonly number[
  * relative to the largest kink, does not let one huge kink hide many visible ones.
  *
  * @returns the number of kinks and the kinks (x, summed slope change), sorted by x
+ *
+ * @example
+ * ```ts
+ * const { count, kinks } = effectiveKinks(net, Math.min(...BLANC_1D.x), Math.max(...BLANC_1D.x));
+ * ```
  */
 export function effectiveKinks(
   net: ReluNet1d,
@@ -571,6 +621,11 @@ export function effectiveKinks(
  * a weight on a constant input 1 (the variation-norm proxy of Chizat & Bach cited in 002
  * §4.3); `weightsOnly` = Σⱼ |aⱼ||wⱼ|, the sum of all units' |slope changes|, an upper bound on
  * the total variation of f' over ℝ (equal when no two kinks cancel).
+ *
+ * @example
+ * ```ts
+ * const { withBias, weightsOnly } = pathNorms(net);
+ * ```
  */
 export function pathNorms(net: ReluNet1d): { withBias: number; weightsOnly: number } {
   const h = hiddenOf(net);
@@ -584,7 +639,14 @@ export function pathNorms(net: ReluNet1d): { withBias: number; weightsOnly: numb
   return { withBias, weightsOnly };
 }
 
-/** f on `points` evenly spaced x from lo to hi inclusive (points = 1: just lo). */
+/**
+ * f on `points` evenly spaced x from lo to hi inclusive (points = 1: just lo).
+ *
+ * @example
+ * ```ts
+ * const { x, y } = sampleFunction(net, -2, 2, 241); // for a plot
+ * ```
+ */
 export function sampleFunction(net: ReluNet1d, lo: number, hi: number, points: number): { x: number[]; y: number[] } {
   checkNumber("sampleFunction", "points", points, { lo: 1, integer: true });
   const x: number[] = [];

@@ -9,8 +9,21 @@
 import type { numpy as np } from "@jax-js/jax";
 import type { Params } from "../engine/tree.js";
 
+/** A model's state that gradients do not train (BatchNorm running statistics): a parameter tree, `{ norms: [] }` when there is none. */
 export type ModelState = Params;
 
+/**
+ * A model: a name and two pure functions, `init` (fresh parameters and state from a seed) and
+ * `apply` (logits and the new state; consumes its arguments). {@link mlp} and {@link cnn} are
+ * the bundled ones; {@link classificationLoss} turns one into a loss for the optimizers.
+ *
+ * @example
+ * ```ts
+ * const model = mlp({ sizes: [784, 256, 10] });
+ * const { params, state } = model.init(0);
+ * const [logits, state2] = model.apply(tree.ref(params), state, x, false); // consumes state and x
+ * ```
+ */
 export interface Model<P extends Params = Params, S extends ModelState = ModelState> {
   /** Human-readable description, e.g. "mlp 784-256-10". */
   readonly name: string;

@@ -19,6 +19,15 @@ import { addWeightDecay, checkLearningRate, learningRateHyper } from "./sgd.js";
 import { resolveOptions, type Descriptor } from "./hyper.js";
 import { assertSameTree } from "../engine/tree.js";
 
+/**
+ * Options of {@link adam} and {@link adamw} (which differ in how weight decay acts, and its default).
+ *
+ * @example
+ * ```ts
+ * const o: AdamOptions = { learningRate: 1e-3, b2: 0.99, weightDecay: 1e-4 };
+ * const opt = adam(o);
+ * ```
+ */
 export interface AdamOptions {
   /** η, a number ≥ 0 or a schedule. Required. */
   learningRate: ScalarOrSchedule;
@@ -32,6 +41,7 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+/** The state of {@link adam} and {@link adamw}. */
 export type AdamState = {
   /** Steps taken, 0-d int32. */
   count: np.Array;
@@ -50,9 +60,25 @@ const adamParams = (weightDecay: number) =>
     weightDecay: { type: "number", default: weightDecay, min: 0, doc: weightDecay === 0 ? "coupled L2 weight decay, added to the gradient" : "decoupled weight decay: w ← w·(1 − η·wd)" },
   }) as const;
 
-/** Adam's hyperparameters, declared once. */
+/**
+ * Adam's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(adamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const adamDescriptor = { name: "adam", fn: "adam", label: "Adam", paper: "Kingma & Ba 2015; PyTorch torch.optim.Adam", params: adamParams(0) } as const satisfies Descriptor;
-/** AdamW's hyperparameters, declared once (weight decay decoupled, default 0.01). */
+/**
+ * AdamW's hyperparameters, declared once (weight decay decoupled, default 0.01). The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(adamwDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const adamwDescriptor = { name: "adamw", fn: "adamw", label: "AdamW", paper: "Loshchilov & Hutter 2019; PyTorch torch.optim.AdamW", params: adamParams(0.01) } as const satisfies Descriptor;
 
 /** `1 − β^t` for a 0-d float array t, accurate to float32 rounding. Consumes `t`. */
@@ -107,9 +133,20 @@ export function adamFamily(owner: "adam" | "adamw", options: AdamOptions, decoup
 }
 
 /**
- * PyTorch-style Adam (L2 weight decay added to the gradient).
+ * PyTorch-style Adam (`torch.optim.Adam`; weight decay coupled as L2 on the gradient):
  *
- * @example const opt = adam({ learningRate: 1e-3 });
+ *   g = g + wd·w;  m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²;  t = count + 1
+ *   update = −η(t) · (m/(1 − β1ᵗ)) / (√v/√(1 − β2ᵗ) + ε)
+ *
+ * Defaults: b1 0.9, b2 0.999, eps 1e-8, weightDecay 0; `learningRate` is required. `init`
+ * consumes `params`; `update` consumes `grads`, `state` and `params` (needed only with weight
+ * decay).
+ *
+ * @example
+ * ```ts
+ * const opt = adam({ learningRate: 1e-3 });
+ * const samOpt = sam(adam({ learningRate: 1e-3, weightDecay: 1e-4 }), { rho: 0.05 });
+ * ```
  */
 export function adam(options: AdamOptions): GradientTransformation<AdamState> {
   return adamFamily("adam", options, false);

@@ -7,7 +7,13 @@ import { assertSameTree } from "../engine/tree.js";
  * `params + updates`, leaf-wise, keeping each parameter's dtype (optax `apply_updates`).
  * Consumes both trees; returns the new parameters.
  *
- * @example params = applyUpdates(params, updates);
+ * Throws a one-line `Error` naming the first leaf where the trees differ.
+ *
+ * @example
+ * ```ts
+ * const [updates, s2] = opt.update(grads, s, tree.ref(params));
+ * params = applyUpdates(params, updates);
+ * ```
  */
 export function applyUpdates<T extends Params>(params: T, updates: Params): T {
   assertSameTree("applyUpdates", "updates do not match the parameters", updates, params);

@@ -6,7 +6,16 @@ import "../engine/polyfills.js";
 import { tree } from "@jax-js/jax";
 import type { GradientTransformation, Params } from "./types.js";
 
-/** @example const opt = chain(clipByGlobalNorm(1), adamw({ learningRate: 1e-3 })); */
+/**
+ * Apply transformations in sequence (optax `chain`): each sees the previous one's updates; all
+ * see the same `params`. The state is the array of their states. Throws a `RangeError` for no
+ * transformations. `init` consumes `params`; `update` consumes `grads`, `states` and `params`.
+ *
+ * @example
+ * ```ts
+ * const opt = chain(clipByGlobalNorm(1), adamw({ learningRate: 1e-3 }));
+ * ```
+ */
 export function chain(...transforms: GradientTransformation<any>[]): GradientTransformation<unknown[]> {
   if (transforms.length === 0) throw new RangeError("chain: needs at least one transformation (got 0)");
   return {

@@ -9,9 +9,20 @@ import type { GradientTransformation, Params } from "./types.js";
 import { treeNorm } from "../engine/tree.js";
 import { checkNumber } from "./validate.js";
 
+/** {@link clipByGlobalNorm} keeps no state: `{}`. */
 export type ClipState = Record<string, never>;
 
-/** @example const opt = chain(clipByGlobalNorm(1.0), sgd({ learningRate: 0.1 })); */
+/**
+ * Clip by global norm (optax `clip_by_global_norm`): g ← g · maxNorm / max(‖g‖₂, maxNorm), the
+ * norm taken over all leaves. `maxNorm` > 0 is required (validated). Stateless; `update`
+ * consumes `grads` (and `params` if given). Put it first in a {@link chain}; wrapped by a
+ * sharpness-aware optimizer it clips the perturbed-point gradient.
+ *
+ * @example
+ * ```ts
+ * const opt = chain(clipByGlobalNorm(1.0), sgd({ learningRate: 0.1 }));
+ * ```
+ */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation<ClipState> {
   checkNumber("clipByGlobalNorm", "maxNorm", maxNorm, { lo: 0, loOpen: true });
   return {

@@ -10,6 +10,11 @@
  */
 import { checkKeys } from "./validate.js";
 
+/**
+ * What every hyperparameter declares besides its type, default and range.
+ *
+ * @inline
+ */
 type Common = {
   /** One line, shown in --help and the docs. */
   doc: string;
@@ -26,14 +31,29 @@ type Common = {
   omitDefault?: boolean;
 };
 
+/**
+ * A numeric hyperparameter: default, range and flags.
+ *
+ * @example
+ * ```ts
+ * const lambda: NumberHyper = { type: "number", default: 0.9, min: 0, max: 1, maxOpen: true, doc: "EMA factor λ" };
+ * allowedText(lambda); // "a finite number in [0, 1)"
+ * ```
+ */
 export type NumberHyper = Common & {
+  /** The kind: a number. */
   type: "number";
   /** Default; `null` = "not set" (the factory documents what that means); absent = required. */
   default?: number | null;
+  /** Lower bound (inclusive unless `minOpen`). */
   min?: number;
+  /** Upper bound (inclusive unless `maxOpen`). */
   max?: number;
+  /** The lower bound is excluded. */
   minOpen?: boolean;
+  /** The upper bound is excluded. */
   maxOpen?: boolean;
+  /** Only integers are allowed. */
   integer?: boolean;
   /** Infinity is allowed (written "inf" in specs and flags). */
   allowInfinity?: boolean;
@@ -42,11 +62,38 @@ export type NumberHyper = Common & {
   /** Sweeps sample it log-uniformly by default. */
   log?: boolean;
 };
-export type BooleanHyper = Common & { type: "boolean"; default: boolean };
-export type EnumHyper = Common & { type: "enum"; values: readonly string[]; default: string };
+/** A boolean hyperparameter with its default. */
+export type BooleanHyper = Common & {
+  /** The kind: true or false. */
+  type: "boolean";
+  /** The default. */
+  default: boolean;
+};
+/** A hyperparameter taking one of a few strings, with its default. */
+export type EnumHyper = Common & {
+  /** The kind: one of `values`. */
+  type: "enum";
+  /** The allowed strings. */
+  values: readonly string[];
+  /** The default, one of `values`. */
+  default: string;
+};
+/**
+ * One declared hyperparameter: a number, a boolean or an enum, each with its one-line `doc`
+ * (and optionally its spec name, label symbol, …). A {@link Descriptor} lists them.
+ */
 export type Hyper = NumberHyper | BooleanHyper | EnumHyper;
 
-/** An algorithm's (or a component's) hyperparameters, declared once. */
+/**
+ * An algorithm's (or a component's) hyperparameters, declared once: its factory validates its
+ * options with it ({@link resolveOptions}); the run registry derives CLI flags, spec checks,
+ * sweep overrides, labels and the README's table from it.
+ *
+ * @example
+ * ```ts
+ * for (const [name, h] of Object.entries(samDescriptor.params)) console.log(name, h.default, allowedText(h));
+ * ```
+ */
 export type Descriptor = {
   /** Name in specs and on the CLI ("sam", "multistep-sam"). */
   name: string;
@@ -56,10 +103,19 @@ export type Descriptor = {
   label: string;
   /** Where the rule comes from. */
   paper: string;
+  /** The hyperparameters by option name, each with type, default, range and doc. */
   params: Record<string, Hyper>;
 };
 
-/** What a value must be, in words: "a finite number ≥ 0", "an integer in [1, 10]", "one of …". */
+/**
+ * What a value must be, in words: "a finite number ≥ 0", "an integer in [1, 10]", "one of …".
+ * The `<allowed>` of every validation message.
+ *
+ * @example
+ * ```ts
+ * allowedText(samDescriptor.params.p); // "a finite number > 1 (or Infinity)"
+ * ```
+ */
 export function allowedText(h: Hyper): string {
   if (h.type === "boolean") return "true or false";
   if (h.type === "enum") return `one of ${h.values.map((v) => JSON.stringify(v)).join(", ")}`;
@@ -87,7 +143,15 @@ export function fitsHyper(h: Hyper, v: unknown): boolean {
   return h.max === undefined || (h.maxOpen ? v < h.max : v <= h.max);
 }
 
-/** Throws `RangeError("<owner>: <name> must be … (got …)")` unless `v` fits `h`. */
+/**
+ * Throws `RangeError("<owner>: <name> must be … (got …)")` unless `v` fits `h` (type, range,
+ * integer, Infinity only where allowed).
+ *
+ * @example
+ * ```ts
+ * checkHyper("sam", "rho", samDescriptor.params.rho, -1); // RangeError: sam: rho must be a finite number ≥ 0 (got -1)
+ * ```
+ */
 export function checkHyper(owner: string, name: string, h: Hyper, v: unknown): void {
   if (!fitsHyper(h, v)) throw new RangeError(`${owner}: ${name} must be ${allowedText(h)} (got ${show(v)})`);
 }
@@ -97,7 +161,13 @@ export function checkHyper(owner: string, name: string, h: Hyper, v: unknown): v
  * keys rejected. `extraKeys` are options the descriptor does not cover (nonFinite, functions).
  * A schedule (a non-number where `schedule` is set) and `null` are passed through unchecked.
  *
- * @example const { rho, eta } = resolveOptions(asamDescriptor, options, ["nonFinite", "adaptiveLeaves"]);
+ * Returns a new object; does not change `options`. Throws a `RangeError` naming the first bad or
+ * unknown option.
+ *
+ * @example
+ * ```ts
+ * const { rho, eta } = resolveOptions(asamDescriptor, options, ["nonFinite", "adaptiveLeaves"]);
+ * ```
  */
 export function resolveOptions(d: Descriptor, options: object | undefined, extraKeys: readonly string[] = []): Record<string, any> {
   checkKeys(d.fn, options, [...Object.keys(d.params), ...extraKeys]);

@@ -24,7 +24,14 @@ export function evalSchedule(s: ScalarOrSchedule, count: np.Array): number | np.
   return s(count);
 }
 
-/** `η(t) = value`. */
+/**
+ * `η(t) = value` for every step (a finite number; validated). The schedule consumes `count`.
+ *
+ * @example
+ * ```ts
+ * const opt = sgd({ learningRate: constantSchedule(0.1) }); // the same as learningRate: 0.1
+ * ```
+ */
 export function constantSchedule(value: number): Schedule {
   checkNumber("constantSchedule", "value", value);
   return (count) => asFloat(count).mul(0).add(value);

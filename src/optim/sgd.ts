@@ -17,6 +17,15 @@ import { checkNumber } from "./validate.js";
 import { resolveOptions, type Descriptor } from "./hyper.js";
 import { assertSameTree } from "../engine/tree.js";
 
+/**
+ * Options of {@link sgd}; see {@link sgdDescriptor} for the declared ranges.
+ *
+ * @example
+ * ```ts
+ * const o: SgdOptions = { learningRate: cosineDecaySchedule({ initValue: 0.1, decaySteps: 10_000 }), momentum: 0.9, nesterov: true };
+ * const opt = sgd(o);
+ * ```
+ */
 export interface SgdOptions {
   /** η, a number ≥ 0 or a schedule of the step count. Required. */
   learningRate: ScalarOrSchedule;
@@ -28,6 +37,7 @@ export interface SgdOptions {
   weightDecay?: number;
 }
 
+/** SGD's state (a tree of arrays, safe to pass through `jit`). */
 export type SgdState = {
   /** Steps taken, 0-d int32. */
   count: np.Array;
@@ -38,7 +48,15 @@ export type SgdState = {
 /** The learning rate as every base optimizer declares it (required; a number or a schedule). */
 export const learningRateHyper = { type: "number", min: 0, schedule: true, spec: "lr", symbol: "η", doc: "learning rate η (a number ≥ 0 or a schedule)" } as const;
 
-/** SGD's hyperparameters, declared once (validation here; flags, specs and docs derive from it). */
+/**
+ * SGD's hyperparameters, declared once (validation here; flags, specs and docs derive from it). The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(sgdDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const sgdDescriptor = {
   name: "sgd",
   fn: "sgd",
@@ -68,12 +86,24 @@ export function addWeightDecay(owner: string, grads: Params, weightDecay: number
 }
 
 /**
- * PyTorch-style SGD.
+ * PyTorch-style SGD (`torch.optim.SGD`, dampening 0) as a gradient transformation:
+ *
+ *   d = g + wd·w;  buf = μ·buf + d (first step: buf = d);  d = nesterov ? d + μ·buf : buf;
+ *   update = −η(t)·d
+ *
+ * Defaults: momentum 0, nesterov false, weightDecay 0; `learningRate` is required (a number or
+ * a {@link Schedule}). Options are validated when it is built (`RangeError` naming the option).
+ * `init` consumes `params`; `update` consumes `grads`, `state` and `params` (needed only with
+ * weight decay) and returns updates to add with {@link applyUpdates}.
  *
  * @example
+ * ```ts
  * const opt = sgd({ learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
  * let state = opt.init(tree.ref(params));
  * const [updates, next] = opt.update(grads, state, tree.ref(params));
+ * params = applyUpdates(params, updates);
+ * state = next;
+ * ```
  */
 export function sgd(options: SgdOptions): GradientTransformation<SgdState> {
   const { learningRate, momentum, nesterov, weightDecay } = resolveOptions(sgdDescriptor, options) as Required<SgdOptions>;

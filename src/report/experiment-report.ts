@@ -9,27 +9,43 @@ import { showMeasured, type Judgement, type Measured, type Scale, type SubVerdic
 
 export const EXPERIMENT_RESULT_FORMAT = "sharpness-aware-experiment/1";
 
-/** `DIR/<id>/result.json`. */
+/**
+ * `DIR/<id>/result.json`: an experiment's verdict with its numbers, what ran, and the runs it rests on.
+ *
+ * @inline
+ */
 export type ExperimentResult = {
+  /** Always "sharpness-aware-experiment/1". */
   format: typeof EXPERIMENT_RESULT_FORMAT;
+  /** The experiment's id. */
   id: string;
+  /** The claim, one sentence. */
   claim: string;
+  /** Seed paper and figure. */
   source: string;
+  /** The scale it ran at. */
   scale: Scale;
+  /** The verdict of the main claim. */
   verdict: Judgement["verdict"];
+  /** Why, with the deciding numbers. */
   reason: string;
   /** What came out, one line with CIs. */
   summary: string;
+  /** Every number quoted, by name: `{ value, lo, hi, n, what }`. */
   numbers: Record<string, Measured>;
   /** Further claims with their own verdicts. */
   also: SubVerdict[];
+  /** The verdict rule, in words. */
   rule: string;
+  /** The setting, common to all scales. */
   setting: string;
   /** What ran at this scale. */
   ran: string;
+  /** Where our setting differs from the paper's (null: nowhere stated). */
   differences: string | null;
   /** Run keys (results in DIR/runs/<key>/). */
   keys: string[];
+  /** Runs without a result, with their errors (then the verdict is "inconclusive"). */
   failed: { key: string; error: string }[];
 };
 

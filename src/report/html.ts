@@ -21,7 +21,15 @@ td:first-child,th:first-child{text-align:left}.plots{display:flex;flex-wrap:wrap
 .verdict{background:#f6f8fa;border-left:4px solid #888;padding:.6em 1em}pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:12px}
 td.text{text-align:left;max-width:40em;overflow-wrap:anywhere}`;
 
-/** Render a Vega-Lite spec to an SVG string. */
+/**
+ * Render a Vega-Lite spec to an SVG string (vega-lite compiles it, vega renders it headless; no
+ * browser needed).
+ *
+ * @example
+ * ```ts
+ * const svg = await vegaLiteToSvg({ mark: "line", data: { values: [{ x: 0, y: 1 }, { x: 1, y: 0.5 }] }, encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } } });
+ * ```
+ */
 export async function vegaLiteToSvg(spec: Record<string, unknown>): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec as never).spec), { renderer: "none" });
   const svg = await view.toSVG();

@@ -21,6 +21,15 @@ import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 
+/**
+ * Options of {@link asam} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const o: AsamOptions = { rho: 1, eta: 0.01, adaptiveLeaves: (path) => path.endsWith(".w") };
+ * const opt = asam(sgd({ learningRate: 0.1 }), o);
+ * ```
+ */
 export interface AsamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.5. */
   rho?: Rho;
@@ -30,7 +39,15 @@ export interface AsamOptions extends CoreOptions {
   adaptiveLeaves?: (path: string) => boolean;
 }
 
-/** ASAM's hyperparameters, declared once (adaptiveLeaves, a function, is not a hyperparameter). */
+/**
+ * ASAM's hyperparameters, declared once (adaptiveLeaves, a function, is not a hyperparameter). The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(asamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const asamDescriptor = {
   name: "asam",
   fn: "asam",
@@ -42,6 +59,7 @@ export const asamDescriptor = {
   },
 } as const satisfies Descriptor;
 
+/** The state of {@link asam}: the base optimizer's, the step count and the skipped-step count (ASAM keeps nothing of its own). */
 export type AsamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
 export function checkAdaptiveLeaves(owner: string, f: unknown): ((path: string) => boolean) | undefined {
@@ -52,6 +70,11 @@ export function checkAdaptiveLeaves(owner: string, f: unknown): ((path: string) 
 /**
  * `ρ T² d / (‖T d‖₂ + 1e-12)` with `T = |w| + η` on the selected leaves, 1 elsewhere.
  * Consumes `d`, `params` (and `rho` when an array). Shared by ASAM and F-SAM's adaptive form.
+ *
+ * @example
+ * ```ts
+ * const eps = adaptivePerturbation(g, tree.ref(params), 0.5, 0.01); // ASAM's ε on every leaf
+ * ```
  */
 export function adaptivePerturbation(d: Params, params: Params, rho: Scalar, eta: number, adaptiveLeaves?: (path: string) => boolean): Params {
   const paths = leafPaths(params);
@@ -72,9 +95,18 @@ export function adaptivePerturbation(d: Params, params: Params, rho: Scalar, eta
 }
 
 /**
- * Wrap `base` with ASAM.
+ * Wrap `base` with ASAM (Kwon et al., ICML 2021): T = |w| + η element-wise on the adaptive
+ * leaves (1 on the others), ε = ρ T² g / (‖T g‖₂ + 1e-12), then the base step with
+ * ∇L_B(w + ε) at w. T ≡ 1 is SAM. Defaults: rho 0.5, eta 0.01, adaptiveLeaves all leaves (the
+ * official code: weights only, `(path) => path.endsWith(".w")`).
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see
+ * {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming
+ * the option).
  *
- * @example const opt = asam(sgd({ learningRate: 0.1 }), { rho: 0.5, eta: 0.01 });
+ * @example
+ * ```ts
+ * const opt = asam(sgd({ learningRate: 0.1 }), { rho: 0.5, eta: 0.01 });
+ * ```
  */
 export function asam<BS>(base: GradientTransformation<BS>, options: AsamOptions = {}): SharpnessAwareOptimizer<AsamState<BS>> {
   const { rho, eta, adaptiveLeaves } = resolveOptions(asamDescriptor, options, [...CORE_OPTIONS, "adaptiveLeaves"]) as AsamOptions & { rho: Rho; eta: number };

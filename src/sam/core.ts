@@ -57,7 +57,14 @@ import { EPS, assertSameTree, treeAdd, treeAllFinite, treeDot, treeNorm, treeSca
 import { checkNumber, checkOneOf } from "../optim/validate.js";
 import { checkRhoScale, leafPredicate, leafScales, scaleLeaves, type LeafSelector } from "./leaves.js";
 
-/** A loss `(params, batch) => scalar` (mean over the batch), or `[scalar, aux]` with `hasAux`. */
+/**
+ * A loss `(params, batch) => scalar` (mean over the batch), or `[scalar, aux]` with `hasAux`.
+ *
+ * @example
+ * ```ts
+ * const loss: LossFn<{ x: np.Array; y: np.Array }> = (p, b) => np.mean(np.square(np.matmul(b.x, p.w).sub(b.y)));
+ * ```
+ */
 export type LossFn<B = any, A = any> = (params: any, batch: B) => np.Array | [np.Array, A];
 
 /**
@@ -68,6 +75,15 @@ export type LossFn<B = any, A = any> = (params: any, batch: B) => np.Array | [np
  */
 export type LogitsLossFn<B = any, A = any> = (params: any, batch: B) => [np.Array, np.Array] | [np.Array, np.Array, A];
 
+/**
+ * Options of one sharpness-aware step (`opt.step(loss, params, state, batch, options)`). Every
+ * array in them is consumed by the step.
+ *
+ * @example
+ * ```ts
+ * const out = opt.step(classificationLoss(model), params, state, batch, { hasAux: true, telemetry: true });
+ * ```
+ */
 export interface StepOptions {
   /** The loss returns `[scalar, aux]`; `step` returns the aux of the clean (first) pass. */
   hasAux?: boolean;
@@ -118,11 +134,31 @@ export interface StepOptions {
   teacher?: np.Array;
 }
 
-/** The telemetry quantities (`StepTelemetry`'s fields), in the order they are logged. */
+/**
+ * The telemetry quantities (`StepTelemetry`'s fields), in the order they are logged.
+ *
+ * @example
+ * ```ts
+ * for (const k of TELEMETRY_KEYS) console.log(k, (await out.telemetry![k].data())[0]);
+ * ```
+ */
 export const TELEMETRY_KEYS = ["lossClean", "lossPerturbed", "gap", "gradNorm", "epsNorm", "cosine"] as const;
+/**
+ * One of {@link TELEMETRY_KEYS}: a field of {@link StepTelemetry}.
+ *
+ * @inline
+ */
 export type TelemetryKey = (typeof TELEMETRY_KEYS)[number];
 
-/** Per-step diagnostics (`StepOptions.telemetry`), each a 0-d float32 array; means over m-SAM's sub-batches. */
+/**
+ * Per-step diagnostics (`StepOptions.telemetry`), each a 0-d float32 array; means over m-SAM's sub-batches.
+ *
+ * @example
+ * ```ts
+ * const out = opt.step(loss, params, state, batch, { telemetry: true });
+ * const gap = (await out.telemetry!.gap.data())[0]; // L(w + ε) − L(w)
+ * ```
+ */
 export type StepTelemetry = Record<TelemetryKey, np.Array> & {
   /** L(w) on the batch (NaN for a variant without a clean pass). */
   lossClean: np.Array;
@@ -138,6 +174,18 @@ export type StepTelemetry = Record<TelemetryKey, np.Array> & {
   cosine: np.Array;
 };
 
+/**
+ * What one sharpness-aware step returns; every array in it is freshly owned by the caller
+ * (dispose what you do not pass on: `loss` and `finite` at least).
+ *
+ * @example
+ * ```ts
+ * const out = step(params, state, batch);
+ * params = out.params; state = out.state;
+ * const loss = (await out.loss.data())[0]; // reading consumes
+ * out.finite.dispose();
+ * ```
+ */
 export type StepOutput<S, A = any> = {
   /** The updated parameters. */
   params: any;
@@ -164,7 +212,15 @@ export type StepOutput<S, A = any> = {
   logits?: np.Array;
 };
 
-/** State of every sharpness-aware optimizer: the base optimizer's, a step count, the variant's. */
+/**
+ * State of every sharpness-aware optimizer: the base optimizer's, a step count, the variant's.
+ *
+ * @example
+ * ```ts
+ * const state: SharpnessState<SgdState, Record<string, never>> = sam(sgd({ learningRate: 0.1 })).init(tree.ref(params));
+ * const steps = (await state.count.ref.data())[0];
+ * ```
+ */
 export type SharpnessState<BS, X> = {
   /** The wrapped base optimizer's state. */
   base: BS;
@@ -176,20 +232,41 @@ export type SharpnessState<BS, X> = {
   skipped: np.Array;
 };
 
-/** What a step does when the loss, a gradient or the new parameters are NaN/Inf. */
+/**
+ * What a step does when the loss, a gradient or the new parameters are NaN/Inf.
+ *
+ * @example
+ * ```ts
+ * const opt = sam(sgd({ learningRate: 0.1 }), { nonFinite: "error" }); // NonFinitePolicy
+ * ```
+ */
 export type NonFinitePolicy = "skip" | "error";
 
 /**
  * A non-finite step under the "error" policy (raised on the host by `phasedStep` and the
  * trainer, after the step; the parameters were left unchanged).
+ *
+ * @example
+ * ```ts
+ * try { step(params, state, batch, t); } catch (e) { if (e instanceof NonFiniteError) ({ params, state } = e.output!); }
+ * ```
  */
 export class NonFiniteError extends Error {
+  /** Always "NonFiniteError". */
   override name = "NonFiniteError";
   /** The step's output (parameters and state unchanged), so nothing is lost; owned by the catcher. */
   output?: StepOutput<any>;
 }
 
-/** What a variant may use besides the clean gradient. */
+/**
+ * What a variant may use besides the clean gradient.
+ *
+ * @example
+ * ```ts
+ * // inside a Perturbation: one more gradient pass, at w + 0.05·g
+ * perturb(g, params, extra, count, ctx) { const g2 = ctx.grad(treeAxpy(0.05, tree.ref(g), params)); … }
+ * ```
+ */
 export interface PerturbContext {
   /** ∇L at `p` on the current (sub-)batch: one more gradient pass. Consumes `p`. */
   grad(p: Params): Params;
@@ -201,7 +278,15 @@ export interface PerturbContext {
   phase: string;
 }
 
-/** What a variant supplies to the shared step. */
+/**
+ * What a variant supplies to the shared step.
+ *
+ * @example
+ * ```ts
+ * // see makeSharpnessAware: a variant is a Perturbation handed to it
+ * const variant: Perturbation<Record<string, never>> = { name: "mine", trivial: false, initExtra: noExtraState, perturb(g, p, x, count) { … } };
+ * ```
+ */
 export interface Perturbation<X> {
   /** Variant name for messages ("sam", "asam", …). */
   name: string;
@@ -279,13 +364,29 @@ export interface LogitsTerm<X> {
   returnLogits?: boolean;
 }
 
-/** `initExtra` for variants without state of their own: disposes `params`, returns `{}`. */
+/**
+ * `initExtra` for variants without state of their own: disposes `params`, returns `{}`.
+ *
+ * @example
+ * ```ts
+ * const variant: Perturbation<Record<string, never>> = { name: "mine", trivial: false, initExtra: noExtraState, perturb(g, p, x, count) { … } };
+ * ```
+ */
 export function noExtraState(params: Params): Record<string, never> {
   tree.dispose(params);
   return {};
 }
 
-/** A sharpness-aware optimizer: wraps a base optimizer and owns the two-pass step. */
+/**
+ * A sharpness-aware optimizer: wraps a base optimizer and owns the two-pass step.
+ *
+ * @example
+ * ```ts
+ * const opt: SharpnessAwareOptimizer<SamState<SgdState>> = sam(sgd({ learningRate: 0.1 }));
+ * let state = opt.init(tree.ref(params));
+ * const out = jit((p, s, b) => opt.step(loss, p, s, b))(params, state, batch);
+ * ```
+ */
 export interface SharpnessAwareOptimizer<S> {
   /** Build the state. Consumes `params`. */
   init(params: Params): S;
@@ -354,6 +455,11 @@ function forwardOnly(loss: LossFn, hasAux: boolean): (p: Params, b: unknown) => 
 /**
  * H(w)·v by forward-over-reverse: the jvp of w ↦ ∇L_B(w) in direction v (DESIGN §5:
  * grad-of-grad is wrong on this engine). Consumes `params`, `batch`, `v`.
+ *
+ * @example
+ * ```ts
+ * const hv = hvpAt(loss, false, tree.ref(params), tree.ref(batch), v); // H(w)·v
+ * ```
  */
 export function hvpAt(loss: LossFn, hasAux: boolean, params: Params, batch: unknown, v: Params): Params {
   const g = gradOnly(loss, hasAux);
@@ -452,6 +558,11 @@ function subBatch<B>(batch: B, j: number, m: number): B {
 /**
  * What every sharpness-aware optimizer takes besides its own hyperparameters (each factory
  * passes its options through): the non-finite policy, gradient accumulation and per-leaf control.
+ *
+ * @example
+ * ```ts
+ * const opt = sam(sgd({ learningRate: 0.1 }), { rho: 0.05, accumulate: 4, perturbLeaves: "weights", nonFinite: "error" });
+ * ```
  */
 export interface CoreOptions {
   /** What a NaN/Inf step does: "skip" (default: params and state unchanged, counted) or "error". */
@@ -474,7 +585,14 @@ export interface CoreOptions {
   rhoScale?: (path: string) => number;
 }
 
-/** The keys of `CoreOptions`, for `resolveOptions`. */
+/**
+ * The keys of {@link CoreOptions}, for {@link resolveOptions}'s `extraKeys`.
+ *
+ * @example
+ * ```ts
+ * const o = resolveOptions(samDescriptor, options, CORE_OPTIONS);
+ * ```
+ */
 export const CORE_OPTIONS = ["nonFinite", "accumulate", "accumulateMode", "perturbLeaves", "rhoScale"] as const;
 
 /** Mean of trees (consumed); one tree is returned as is. */
@@ -492,7 +610,25 @@ function scalarMean(xs: np.Array[]): np.Array {
 /**
  * Build a sharpness-aware optimizer from a base optimizer and a variant's perturbation.
  * `m` = sub-batch size for m-sharpness (undefined: the whole batch); `core`: the options every
- * optimizer shares (or just the non-finite policy).
+ * optimizer shares (or just the non-finite policy). The result owns the two-pass step described
+ * in {@link SharpnessAwareOptimizer} (ε from `variant.perturb`, the second pass at w + ε, the
+ * base step at w with `variant.combine`'s direction, by default g_s); every factory of the
+ * family is built on it.
+ *
+ * @example
+ * ```ts
+ * // SAM with a fixed ρ = 0.05, written out:
+ * const mySam = makeSharpnessAware(sgd({ learningRate: 0.1 }), {
+ *   name: "mySam",
+ *   trivial: false,
+ *   initExtra: noExtraState,
+ *   perturb(g, params, extra, count) {
+ *     tree.dispose(params);
+ *     count.dispose();
+ *     return [normalizedPerturbation(g, 0.05), extra];
+ *   },
+ * });
+ * ```
  */
 export function makeSharpnessAware<BS, X>(
   base: GradientTransformation<BS>,
@@ -809,7 +945,13 @@ export function makeSharpnessAware<BS, X>(
  * The base optimizer alone, behind the same `step` interface (one pass, no perturbation), so
  * that training code treats SGD and the SAM family alike.
  *
- * @example const opt = plain(sgd({ learningRate: 0.1 }));
+ * Options: `nonFinite` ("skip" by default) and `accumulate` (1). Consumes what `step` consumes.
+ *
+ * @example
+ * ```ts
+ * const opt = plain(sgd({ learningRate: 0.1 }));
+ * const out = jit((p, s, b) => opt.step(loss, p, s, b))(params, opt.init(tree.ref(params)), batch);
+ * ```
  */
 export function plain<BS>(base: GradientTransformation<BS>, options: Pick<CoreOptions, "nonFinite" | "accumulate"> = {}): SharpnessAwareOptimizer<SharpnessState<BS, Record<string, never>>> {
   return makeSharpnessAware<BS, Record<string, never>>(base, {
@@ -822,8 +964,17 @@ export function plain<BS>(base: GradientTransformation<BS>, options: Pick<CoreOp
   }, undefined, { nonFinite: options.nonFinite, accumulate: options.accumulate });
 }
 
-/** Arrays a step may take besides params, state and batch (passed through `jit` as a tree). */
-export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params; at?: Params; teacher?: np.Array };
+/** Arrays a step may take besides params, state and batch (passed through `jit` as a tree); each is consumed. */
+export type StepInputs = {
+  /** {@link StepOptions.ascentBatch}: the batch of the clean pass (n-SAM / SAM-db). */
+  ascentBatch?: unknown;
+  /** {@link StepOptions.fullGrad}: the full-data gradient (SAM-full, SAM-noise). */
+  fullGrad?: Params;
+  /** {@link StepOptions.at}: the point of the clean pass (Lookbehind-SAM). */
+  at?: Params;
+  /** {@link StepOptions.teacher}: the teacher logits (SAF). */
+  teacher?: np.Array;
+};
 
 /**
  * A step function that picks the optimizer's phase for host step `t` and runs the step compiled
@@ -833,10 +984,16 @@ export type StepInputs = { ascentBatch?: unknown; fullGrad?: Params; at?: Params
  * (`StepOptions.lossWithLogits`), read only by a variant with a term on the logits (SAF, MESA);
  * SAF's teacher logits go in `inputs.teacher` on the steps where `opt.logitsTerm.needsTeacher(t)`.
  *
+ * Options (defaults): `hasAux` false, `jitted` true (false: eager, for debugging), `auxFrom`
+ * "clean", `telemetry` false. The returned function also has `phases()` (the phases compiled so
+ * far) and `dispose()` (frees the compiled steps).
+ *
  * @example
+ * ```ts
  * const step = phasedStep(opt, loss, { hasAux: true });
  * const out = step(params, state, batch, t);
  * // … step.dispose() when done
+ * ```
  */
 export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { hasAux = false, jitted = true, auxFrom = "clean" as "clean" | "perturbed", telemetry = false, perExampleLoss = undefined as LossFn | undefined, lossWithLogits = undefined as LogitsLossFn | undefined } = {}) {
   const cache = new Map<string, (p: any, s: any, b: any, x: StepInputs) => StepOutput<S>>();
@@ -863,6 +1020,12 @@ export function phasedStep<S>(opt: SharpnessAwareOptimizer<S>, loss: LossFn, { h
  * Host check for the "error" policy: throws `NonFiniteError` naming step `t` when `out.finite`
  * is false. Reads `out.finite` synchronously (not inside a step; not with wasm threads, where
  * the trainer reads it asynchronously instead). Does not consume `out`.
+ *
+ * @example
+ * ```ts
+ * const out = step(params, state, batch);
+ * throwIfNonFinite(out, t); // NonFiniteError: "step 12: the loss or a gradient is NaN/Inf …"
+ * ```
  */
 export function throwIfNonFinite(out: StepOutput<any>, t: number): void {
   if (!(out.finite.ref.dataSync() as ArrayLike<number>)[0]) {

@@ -79,7 +79,15 @@ import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, 
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-/** Options of `esam`, all optional (and the options every sharpness-aware optimizer shares). */
+/**
+ * Options of `esam`, all optional (and the options every sharpness-aware optimizer shares).
+ *
+ * @example
+ * ```ts
+ * const o: EsamOptions = { rho: 0.05, beta: 0.6, gamma: 0.5 };
+ * const opt = esam(sgd({ learningRate: 0.05 }), o);
+ * ```
+ */
 export interface EsamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
   rho?: Rho;
@@ -91,7 +99,15 @@ export interface EsamOptions extends CoreOptions {
   seed?: number;
 }
 
-/** ESAM's hyperparameters, declared once. */
+/**
+ * ESAM's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(esamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const esamDescriptor = {
   name: "esam",
   fn: "esam",
@@ -105,8 +121,15 @@ export const esamDescriptor = {
   },
 } as const satisfies Descriptor;
 
-/** ESAM's extra state: the PRNG key for the next draw of perturbed leaves. */
-export type EsamExtra = { key: np.Array };
+/**
+ * ESAM's extra state: the PRNG key for the next draw of perturbed leaves.
+ *
+ * @inline
+ */
+export type EsamExtra = {
+  /** The PRNG key of the next draw. */
+  key: np.Array;
+};
 
 /** ESAM's state: the base's, the step count, the skipped-step count, and the PRNG key (`extra.key`). */
 export type EsamState<BS = unknown> = SharpnessState<BS, EsamExtra>;

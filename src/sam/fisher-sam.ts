@@ -20,6 +20,14 @@ import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
+/**
+ * Options of {@link fisherSam} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const opt = fisherSam(sgd({ learningRate: 0.1 }), { rho: 0.1, eta: 0.5 } satisfies FisherSamOptions);
+ * ```
+ */
 export interface FisherSamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
@@ -27,7 +35,15 @@ export interface FisherSamOptions extends CoreOptions {
   eta?: number;
 }
 
-/** Fisher-SAM's hyperparameters, declared once. */
+/**
+ * Fisher-SAM's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(fisherSamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const fisherSamDescriptor = {
   name: "fisher-sam",
   fn: "fisherSam",
@@ -39,9 +55,20 @@ export const fisherSamDescriptor = {
   },
 } as const satisfies Descriptor;
 
+/** The state of {@link fisherSam}: the base optimizer's, the step count and the skipped-step count (Fisher-SAM keeps nothing of its own). */
 export type FisherSamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
-/** @example const opt = fisherSam(sgd({ learningRate: 0.1 }), { rho: 0.1, eta: 1 }); */
+/**
+ * Wrap `base` with Fisher-SAM (Kim et al., ICML 2022): the ascent ball in the diagonal Fisher
+ * metric from the batch gradient, f = 1 + η g², ε = ρ f⁻¹ g / (√(gᵀ f⁻¹ g) + 1e-12), then the
+ * base step with ∇L_B(w + ε) at w. η = 0 is SAM. Defaults: rho 0.05, eta 1.
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming the option).
+ *
+ * @example
+ * ```ts
+ * const opt = fisherSam(sgd({ learningRate: 0.1 }), { rho: 0.1, eta: 1 });
+ * ```
+ */
 export function fisherSam<BS>(base: GradientTransformation<BS>, options: FisherSamOptions = {}): SharpnessAwareOptimizer<FisherSamState<BS>> {
   const { rho, eta } = resolveOptions(fisherSamDescriptor, options, CORE_OPTIONS) as Required<FisherSamOptions>;
   checkRho("fisherSam", rho);

@@ -28,6 +28,15 @@ import { normalizedPerturbation } from "./sam.js";
 import { adaptivePerturbation, checkAdaptiveLeaves } from "./asam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
+/**
+ * Options of {@link fsam} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const o: FsamOptions = { rho: 0.1, sigma: 1, lambda: 0.6, order: "paper" };
+ * const opt = fsam(sgd({ learningRate: 0.05, momentum: 0.9 }), o);
+ * ```
+ */
 export interface FsamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
@@ -45,7 +54,15 @@ export interface FsamOptions extends CoreOptions {
   order?: "official" | "paper";
 }
 
-/** F-SAM's hyperparameters, declared once. */
+/**
+ * F-SAM's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(fsamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const fsamDescriptor = {
   name: "fsam",
   fn: "fsam",
@@ -61,12 +78,23 @@ export const fsamDescriptor = {
   },
 } as const satisfies Descriptor;
 
+/** The state of {@link fsam}: the base optimizer's, the step count, the skipped-step count and `extra.momentum`: the EMA m of the clean gradients. */
 export type FsamState<BS = unknown> = SharpnessState<BS, { momentum: Params }>;
 
 /**
- * Wrap `base` with F-SAM.
+ * Wrap `base` with F-SAM (Li et al., CVPR 2024; official code order by default): d = g − σ m_{t−1}
+ * with m_t = λ m_{t−1} + (1 − λ) g (first step d = m = g; `order: "paper"` updates m before
+ * forming d), ε = ρ d/(‖d‖₂ + 1e-12) (`adaptive`: ASAM's ε with T = |w| + η), then the base step
+ * with ∇L_B(w + ε) at w. σ = 0 is SAM. Defaults: rho 0.05, sigma 1, lambda 0.9, adaptive false,
+ * eta 0, order "official".
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see
+ * {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming
+ * the option).
  *
- * @example const opt = fsam(sgd({ learningRate: 0.05, momentum: 0.9 }), { rho: 0.1, sigma: 1, lambda: 0.6 });
+ * @example
+ * ```ts
+ * const opt = fsam(sgd({ learningRate: 0.05, momentum: 0.9 }), { rho: 0.1, sigma: 1, lambda: 0.6 });
+ * ```
  */
 export function fsam<BS>(base: GradientTransformation<BS>, options: FsamOptions = {}): SharpnessAwareOptimizer<FsamState<BS>> {
   const { rho, sigma, lambda, adaptive, eta, adaptiveLeaves, order } = resolveOptions(fsamDescriptor, options, [...CORE_OPTIONS, "adaptiveLeaves"]) as Required<FsamOptions>;

@@ -19,6 +19,15 @@ import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
+/**
+ * Options of {@link gradNormPenalty} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const o: GradNormPenaltyOptions = { lambda: 0.05, method: "finite-difference", r: 0.1 };
+ * const opt = gradNormPenalty(sgd({ learningRate: 0.1 }), o);
+ * ```
+ */
 export interface GradNormPenaltyOptions extends CoreOptions {
   /** λ ≥ 0, the weight of ‖∇L‖. Default 0.05. */
   lambda?: number;
@@ -28,7 +37,15 @@ export interface GradNormPenaltyOptions extends CoreOptions {
   r?: number;
 }
 
-/** The gradient-norm penalty's hyperparameters, declared once. */
+/**
+ * The gradient-norm penalty's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(gradNormPenaltyDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const gradNormPenaltyDescriptor = {
   name: "gnr",
   fn: "gradNormPenalty",
@@ -41,9 +58,21 @@ export const gradNormPenaltyDescriptor = {
   },
 } as const satisfies Descriptor;
 
+/** The state of {@link gradNormPenalty}: the base optimizer's, the step count and the skipped-step count (the gradient-norm penalty keeps nothing of its own). */
 export type GradNormPenaltyState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
-/** @example const opt = gradNormPenalty(sgd({ learningRate: 0.1 }), { lambda: 0.05 }); */
+/**
+ * Wrap `base` with the gradient-norm penalty: descend on ∇(L + λ‖∇L‖) = g + λ H ĝ (ĝ = g/(‖g‖ +
+ * 1e-12)), H ĝ by forward-over-reverse (method "hvp", one gradient pass plus a jvp), or the
+ * finite-difference form d = (1 − λ/r) g + (λ/r) ∇L(w + r ĝ) (method "finite-difference", two
+ * passes; needs λ ≤ r). λ = 0 is the base optimizer. Defaults: lambda 0.05, method "hvp", r 0.1.
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming the option).
+ *
+ * @example
+ * ```ts
+ * const opt = gradNormPenalty(sgd({ learningRate: 0.1 }), { lambda: 0.05 });
+ * ```
+ */
 export function gradNormPenalty<BS>(base: GradientTransformation<BS>, options: GradNormPenaltyOptions = {}): SharpnessAwareOptimizer<GradNormPenaltyState<BS>> {
   const { lambda, method, r } = resolveOptions(gradNormPenaltyDescriptor, options, CORE_OPTIONS) as Required<GradNormPenaltyOptions>;
   if (method === "finite-difference" && lambda > r) throw new RangeError(`gradNormPenalty: lambda must be ≤ r for the finite-difference form (got lambda ${lambda}, r ${r})`);

@@ -19,6 +19,14 @@ import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type Sh
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
+/**
+ * Options of {@link gsam} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const opt = gsam(sgd({ learningRate: 0.1 }), { rho: 0.05, alpha: 0.2 } satisfies GsamOptions);
+ * ```
+ */
 export interface GsamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
@@ -26,7 +34,15 @@ export interface GsamOptions extends CoreOptions {
   alpha?: number;
 }
 
-/** GSAM's hyperparameters, declared once. */
+/**
+ * GSAM's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(gsamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const gsamDescriptor = {
   name: "gsam",
   fn: "gsam",
@@ -38,9 +54,21 @@ export const gsamDescriptor = {
   },
 } as const satisfies Descriptor;
 
+/** The state of {@link gsam}: the base optimizer's, the step count and the skipped-step count (GSAM keeps nothing of its own). */
 export type GsamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
-/** @example const opt = gsam(sgd({ learningRate: 0.1 }), { rho: 0.05, alpha: 0.4 }); */
+/**
+ * Wrap `base` with GSAM (Zhuang et al., ICLR 2022): ε = ρ g/(‖g‖ + 1e-12), g_p = ∇L_B(w + ε),
+ * g_⊥ = g − cos(g, g_p) ‖g‖ g_p/(‖g_p‖ + 1e-12), then the base step with d = g_p − α g_⊥ at w.
+ * α = 0 is SAM. Defaults: rho 0.05, alpha 0.4 (the official code ties ρ to the learning rate:
+ * use {@link rhoFollowLr}).
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming the option).
+ *
+ * @example
+ * ```ts
+ * const opt = gsam(sgd({ learningRate: 0.1 }), { rho: 0.05, alpha: 0.4 });
+ * ```
+ */
 export function gsam<BS>(base: GradientTransformation<BS>, options: GsamOptions = {}): SharpnessAwareOptimizer<GsamState<BS>> {
   const { rho, alpha } = resolveOptions(gsamDescriptor, options, CORE_OPTIONS) as Required<GsamOptions>;
   checkRho("gsam", rho);

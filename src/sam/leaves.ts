@@ -26,19 +26,59 @@ import { numpy as np, tree } from "@jax-js/jax";
 import type { Params } from "../optim/types.js";
 import { leafPaths } from "../engine/tree.js";
 
-/** Which leaves are perturbed: a preset or a predicate on the leaf's path. */
+/**
+ * Which leaves are perturbed: a preset — "all", "weights" (weight matrices and kernels, no
+ * biases or normalization parameters), "norm" (normalization layers: SAM-ON) — or a predicate on
+ * the leaf's path ("layers.0.w").
+ *
+ * @example
+ * ```ts
+ * const opt = sam(base, { rho: 0.05, perturbLeaves: (path) => path.startsWith("layers.0") });
+ * ```
+ */
 export type LeafSelector = "all" | "weights" | "norm" | ((path: string) => boolean);
 
-/** The presets' names, in order (for flags and specs). */
+/**
+ * The presets' names, in order (for flags and specs).
+ *
+ * @example
+ * ```ts
+ * LEAF_PRESETS.includes(flag as LeafSelector); // validate a --perturb-leaves value
+ * ```
+ */
 export const LEAF_PRESETS = ["all", "weights", "norm"] as const;
 
-/** A normalization layer's parameter: some path segment is "norms" (BatchNorm scale/offset). */
+/**
+ * A normalization layer's parameter: some path segment is "norms" (BatchNorm scale/offset).
+ *
+ * @example
+ * ```ts
+ * isNormLeaf("norms.0.scale"); // true
+ * isNormLeaf("layers.0.w");    // false
+ * ```
+ */
 export const isNormLeaf = (path: string): boolean => path.split(".").includes("norms");
 
-/** A weight matrix or conv kernel: the last segment is "w". */
+/**
+ * A weight matrix or conv kernel: the last segment is "w".
+ *
+ * @example
+ * ```ts
+ * isWeightLeaf("layers.0.w"); // true
+ * isWeightLeaf("layers.0.b"); // false
+ * ```
+ */
 export const isWeightLeaf = (path: string): boolean => path.split(".").pop() === "w" && !isNormLeaf(path);
 
-/** The predicate for a selector. Throws a RangeError naming `owner` for anything else. */
+/**
+ * The predicate for a selector. Throws a RangeError naming `owner` for anything else.
+ *
+ * @example
+ * ```ts
+ * const selected = leafPredicate("sam", "weights");
+ * selected("layers.1.w"); // true
+ * ```
+ */
 export function leafPredicate(owner: string, selector: LeafSelector): (path: string) => boolean {
   if (typeof selector === "function") return selector;
   if (selector === "all") return () => true;

@@ -103,7 +103,15 @@ const alphaHyper = {
   doc: "slow-weight step w ← w + α(θ_k − w); null: adaptive, per leaf (cos(θ_1 − w, θ_k − w) + 1)/2",
 } as const;
 
-/** The wrapper's hyperparameters (k, α), declared once. */
+/**
+ * The wrapper's hyperparameters (k, α), declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(lookbehindDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const lookbehindDescriptor = {
   name: "lookbehind",
   fn: "lookbehind",
@@ -112,7 +120,15 @@ export const lookbehindDescriptor = {
   params: { k: kHyper, alpha: alphaHyper },
 } as const satisfies Descriptor;
 
-/** Lookbehind-SAM's hyperparameters, declared once. */
+/**
+ * Lookbehind-SAM's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(lookbehindSamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const lookbehindSamDescriptor = {
   name: "lookbehind-sam",
   fn: "lookbehindSam",
@@ -121,7 +137,14 @@ export const lookbehindSamDescriptor = {
   params: { rho: rhoHyper(0.05), k: kHyper, alpha: alphaHyper },
 } as const satisfies Descriptor;
 
-/** Options of `lookbehind`. */
+/**
+ * Options of `lookbehind`.
+ *
+ * @example
+ * ```ts
+ * const opt = lookbehind(sam(sgd({ learningRate: 0.1 }), { rho: 0.05 }), { k: 3, alpha: 0.5 } satisfies LookbehindOptions);
+ * ```
+ */
 export interface LookbehindOptions {
   /** Inner steps per batch (integer ≥ 1). Default 2. */
   k?: number;
@@ -129,14 +152,26 @@ export interface LookbehindOptions {
   alpha?: number | null;
 }
 
-/** Options of `lookbehindSam`: SAM's ρ, Lookbehind's k and α, and the core options. */
+/**
+ * Options of `lookbehindSam`: SAM's ρ, Lookbehind's k and α, and the core options.
+ *
+ * @example
+ * ```ts
+ * const opt = lookbehindSam(sgd({ learningRate: 0.1 }), { rho: 0.05, k: 2 } satisfies LookbehindSamOptions);
+ * ```
+ */
 export interface LookbehindSamOptions extends CoreOptions, LookbehindOptions {
   /** Radius ρ ≥ 0 or a ρ schedule (counted in inner steps). Default 0.05. */
   rho?: Rho;
 }
 
 /** The wrapper's state: the inner optimizer's, and the outer steps skipped for NaN/Inf (0-d int32). */
-export type LookbehindState<S> = { inner: S; skipped: np.Array };
+export type LookbehindState<S> = {
+  /** The wrapped optimizer's state. */
+  inner: S;
+  /** Outer steps skipped for NaN/Inf, 0-d int32. */
+  skipped: np.Array;
+};
 
 /**
  * w + α(θ_k − w) leaf-wise (static α), or with the adaptive per-leaf α from θ_1. Consumes

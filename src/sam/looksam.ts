@@ -27,6 +27,14 @@ import { rhoHyper } from "./rho.js";
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
+/**
+ * Options of {@link lookSam} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const opt = lookSam(sgd({ learningRate: 0.1 }), { rho: 0.05, k: 10, alpha: 0.7 } satisfies LookSamOptions);
+ * ```
+ */
 export interface LookSamOptions extends CoreOptions {
   /** Radius ρ ≥ 0. Default 0.05. */
   rho?: number;
@@ -36,7 +44,15 @@ export interface LookSamOptions extends CoreOptions {
   alpha?: number;
 }
 
-/** LookSAM's hyperparameters, declared once. */
+/**
+ * LookSAM's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(lookSamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const lookSamDescriptor = {
   name: "looksam",
   fn: "lookSam",
@@ -49,11 +65,34 @@ export const lookSamDescriptor = {
   },
 } as const satisfies Descriptor;
 
-/** g_v, the stored sharpness direction, and ‖g_v‖ (0-d). */
-export type LookSamExtra = { gv: Params; gvNorm: np.Array };
+/**
+ * g_v, the stored sharpness direction, and ‖g_v‖ (0-d).
+ *
+ * @inline
+ */
+export type LookSamExtra = {
+  /** g_v, stored at the last full step. */
+  gv: Params;
+  /** ‖g_v‖₂, 0-d. */
+  gvNorm: np.Array;
+};
+/** The state of {@link lookSam}: the base optimizer's, the step count, the skipped-step count and `extra`: the stored component g_v and its norm. */
 export type LookSamState<BS = unknown> = SharpnessState<BS, LookSamExtra>;
 
-/** @example const opt = lookSam(sgd({ learningRate: 0.1 }), { rho: 0.05, k: 5, alpha: 0.7 }); */
+/**
+ * Wrap `base` with LookSAM (Liu et al., CVPR 2022): on steps t mod k = 0 ("full") a SAM step
+ * that stores g_v = g_s − ‖g_s‖ cos(g, g_s) ĝ; on the others ("reuse", one pass)
+ * d = g + α (‖g‖/‖g_v‖) g_v. The step kind comes from the host: pass `opt.phase(t)` as
+ * `step(…, { phase })`, or use {@link phasedStep}. k = 1 is SAM. Defaults: rho 0.05, k 5,
+ * alpha 0.7.
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming the option).
+ *
+ * @example
+ * ```ts
+ * const opt = lookSam(sgd({ learningRate: 0.1 }), { rho: 0.05, k: 5, alpha: 0.7 });
+ * const step = phasedStep(opt, loss);
+ * ```
+ */
 export function lookSam<BS>(base: GradientTransformation<BS>, options: LookSamOptions = {}): SharpnessAwareOptimizer<LookSamState<BS>> {
   const { rho, k, alpha } = resolveOptions(lookSamDescriptor, options, CORE_OPTIONS) as Required<LookSamOptions>;
   const phaseOf = (phase: string) => {

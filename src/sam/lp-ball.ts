@@ -13,7 +13,16 @@ import type { Params } from "../optim/types.js";
 import { EPS, stagedSum } from "../engine/tree.js";
 import type { Scalar } from "../engine/tree.js";
 
-/** The ℓp-ball perturbation of radius `rho` for 1 < p < ∞ or p = ∞. Consumes `g` and `rho`. */
+/**
+ * The ℓp-ball perturbation of radius `rho` for 1 < p < ∞ or p = ∞ (Foret et al. §2):
+ * ε = ρ sign(g) |g|^{q−1} / (‖g‖_q^{q−1} + 1e-12) with 1/p + 1/q = 1; p = ∞ gives ρ sign(g),
+ * p = 2 SAM's ρ g/‖g‖. Consumes `g` and `rho`.
+ *
+ * @example
+ * ```ts
+ * const eps = lpPerturbation(g, 0.05, Infinity); // ρ sign(g)
+ * ```
+ */
 export function lpPerturbation(g: Params, rho: Scalar, p: number): Params {
   const r = (x: np.Array) => (typeof rho === "number" ? x.mul(rho) : x.mul(rho.ref));
   if (p === Infinity) {

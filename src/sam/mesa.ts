@@ -100,7 +100,10 @@ export const mesaDescriptor = {
  *
  * @example const emaWeights = tree.ref(state.extra.ema); // e.g. to evaluate the EMA model
  */
-export type MesaExtra = { ema: Params };
+export type MesaExtra = {
+  /** The EMA weights w̄ (w̄₀ = w₀), with the parameters' tree structure. */
+  ema: Params;
+};
 
 /**
  * MESA's state: the base's, the step count, the skipped-step count, and the EMA weights (`extra.ema`).

@@ -19,6 +19,14 @@ import { rhoHyper } from "./rho.js";
 import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 import { normalizedPerturbation } from "./sam.js";
 
+/**
+ * Options of {@link multiStepSam} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const opt = multiStepSam(sgd({ learningRate: 0.1 }), { rho: 0.05, steps: 4, alpha: 0.5 } satisfies MultiStepSamOptions);
+ * ```
+ */
 export interface MultiStepSamOptions extends CoreOptions {
   /** Radius ρ ≥ 0. Default 0.05. */
   rho?: number;
@@ -28,9 +36,18 @@ export interface MultiStepSamOptions extends CoreOptions {
   alpha?: number;
 }
 
+/** The state of {@link multiStepSam}: the base optimizer's, the step count and the skipped-step count (multi-step SAM keeps nothing of its own). */
 export type MultiStepSamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
-/** Multi-step SAM's hyperparameters, declared once. */
+/**
+ * Multi-step SAM's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(multiStepSamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const multiStepSamDescriptor = {
   name: "multistep-sam",
   fn: "multiStepSam",
@@ -43,13 +60,32 @@ export const multiStepSamDescriptor = {
   },
 } as const satisfies Descriptor;
 
-/** Π_ρ: scale `e` back onto the ρ-ball if outside. Consumes `e`. */
+/**
+ * Π_ρ(e) = e · ρ / max(‖e‖₂, ρ): scale `e` back onto the ρ-ball if outside (unchanged inside).
+ * Consumes `e`.
+ *
+ * @example
+ * ```ts
+ * const eps = projectToBall(treeAdd(eps0, step), 0.05);
+ * ```
+ */
 export function projectToBall(e: Params, rho: number): Params {
   const scale = np.divide(rho, np.maximum(treeNorm(tree.ref(e)), rho));
   return treeScale(e, scale);
 }
 
-/** @example const opt = multiStepSam(sgd({ learningRate: 0.1 }), { rho: 0.05, steps: 3 }); */
+/**
+ * Wrap `base` with multi-step SAM (002 Fig 4, App. D): k steps of normalized projected ascent,
+ * ε_0 = 0, ε_i = Π_ρ(ε_{i−1} + α ρ g_i/(‖g_i‖ + 1e-12)) with g_i = ∇L_B(w + ε_{i−1}) and
+ * Π_ρ the projection onto the ρ-ball, then the base step with ∇L_B(w + ε_k) at w (k + 1
+ * passes). k = 1 with α = 1 is SAM. Defaults: rho 0.05, steps 2, alpha 1/steps.
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming the option).
+ *
+ * @example
+ * ```ts
+ * const opt = multiStepSam(sgd({ learningRate: 0.1 }), { rho: 0.05, steps: 3 });
+ * ```
+ */
 export function multiStepSam<BS>(base: GradientTransformation<BS>, options: MultiStepSamOptions = {}): SharpnessAwareOptimizer<MultiStepSamState<BS>> {
   const o = resolveOptions(multiStepSamDescriptor, options, CORE_OPTIONS);
   const { rho, steps } = o as { rho: number; steps: number };

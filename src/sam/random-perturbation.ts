@@ -16,6 +16,14 @@ import type { GradientTransformation, Params } from "../optim/types.js";
 import { resolveOptions, type Descriptor } from "../optim/hyper.js";
 import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, CORE_OPTIONS, type CoreOptions } from "./core.js";
 
+/**
+ * Options of {@link randomPerturbation} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const opt = randomPerturbation(sgd({ learningRate: 0.1 }), { sigma: 0.005, seed: 3 } satisfies RandomPerturbationOptions);
+ * ```
+ */
 export interface RandomPerturbationOptions extends CoreOptions {
   /** Standard deviation σ ≥ 0 of each coordinate of ε. Default 0.01. */
   sigma?: number;
@@ -23,7 +31,15 @@ export interface RandomPerturbationOptions extends CoreOptions {
   seed?: number;
 }
 
-/** Random perturbation's hyperparameters, declared once (the seed comes from the run). */
+/**
+ * Random perturbation's hyperparameters, declared once (the seed comes from the run). The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(randomPerturbationDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const randomPerturbationDescriptor = {
   name: "random-perturbation",
   fn: "randomPerturbation",
@@ -35,9 +51,21 @@ export const randomPerturbationDescriptor = {
   },
 } as const satisfies Descriptor;
 
+/** The state of {@link randomPerturbation}: the base optimizer's, the step count, the skipped-step count and `extra.key`: the PRNG key of the next ε. */
 export type RandomPerturbationState<BS = unknown> = SharpnessState<BS, { key: np.Array }>;
 
-/** @example const opt = randomPerturbation(sgd({ learningRate: 0.1 }), { sigma: 0.01, seed: 1 }); */
+/**
+ * Wrap `base` with random weight perturbation (002 Fig 1's baseline): ε ~ N(0, σ² I), a fresh
+ * draw each step from a PRNG key kept in the state, then the base step with ∇L_B(w + ε) at w
+ * (one gradient pass plus a forward pass at w for the reported loss). σ = 0 is the base
+ * optimizer. Defaults: sigma 0.01, seed 0.
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming the option).
+ *
+ * @example
+ * ```ts
+ * const opt = randomPerturbation(sgd({ learningRate: 0.1 }), { sigma: 0.01, seed: 1 });
+ * ```
+ */
 export function randomPerturbation<BS>(base: GradientTransformation<BS>, options: RandomPerturbationOptions = {}): SharpnessAwareOptimizer<RandomPerturbationState<BS>> {
   const { sigma, seed } = resolveOptions(randomPerturbationDescriptor, options, CORE_OPTIONS) as Required<RandomPerturbationOptions>;
   return makeSharpnessAware<BS, { key: np.Array }>(base, {

@@ -24,7 +24,18 @@ export function rhoHyper(defaultRho: number, { schedule = true } = {}) {
   return { type: "number", default: defaultRho, min: 0, schedule, symbol: "ρ", doc: schedule ? "perturbation radius ρ (or a ρ schedule)" : "perturbation radius ρ (constant)" } as const satisfies NumberHyper;
 }
 
+/**
+ * A ρ schedule: ρ as a function of the step, with an in-graph face (`value`, for jit) and a
+ * host face (`zeroAt`, for the phases: where ρ(t) = 0 the step is the base optimizer's one-pass
+ * step). Made by {@link rhoInvSqrt}, {@link rhoFollowLr}, {@link rhoSwitch} and {@link rhoEvery}.
+ *
+ * @example
+ * ```ts
+ * const opt = sam(sgd({ learningRate: 0.1 }), { rho: rhoInvSqrt(0.1) });
+ * ```
+ */
 export type RhoSchedule = {
+  /** The tag that tells a schedule from a number. */
   readonly kind: "rho-schedule";
   /** ρ at the step count (0-d int32, consumed), as a 0-d float array. */
   value(count: np.Array): np.Array;
@@ -34,9 +45,26 @@ export type RhoSchedule = {
   readonly describe: string;
 };
 
+/**
+ * A radius option: a constant ρ ≥ 0 or a {@link RhoSchedule}.
+ *
+ * @example
+ * ```ts
+ * const constant: Rho = 0.05;
+ * const decaying: Rho = rhoInvSqrt(0.1);
+ * ```
+ */
 export type Rho = number | RhoSchedule;
 
-/** ρ0 / √(t + 1). */
+/**
+ * ρ(t) = ρ0 / √(t + 1) (003 Thm 2's ρ0/√t with 1-based steps), t the step count. `rho0` ≥ 0
+ * (validated). `value` consumes its count.
+ *
+ * @example
+ * ```ts
+ * const opt = sam(sgd({ learningRate: 0.1 }), { rho: rhoInvSqrt(0.2) }); // ρ 0.2, 0.141, 0.115, …
+ * ```
+ */
 export function rhoInvSqrt(rho0: number): RhoSchedule {
   checkNumber("rhoInvSqrt", "rho0", rho0, { lo: 0 });
   return {
@@ -47,14 +75,32 @@ export function rhoInvSqrt(rho0: number): RhoSchedule {
   };
 }
 
-/** ρ0 · η(t)/η(0) for a learning-rate schedule η with η(0) = `lr0` (host-known). */
+/**
+ * ρ(t) = ρ0 · η(t)/η(0) for a learning-rate schedule η with η(0) = `lr0` (host-known, > 0),
+ * so ρ decays with the learning rate (as GSAM). `rho0` ≥ 0. `value` consumes its count.
+ *
+ * @example
+ * ```ts
+ * const lr = cosineDecaySchedule({ initValue: 0.1, decaySteps: 10_000 });
+ * const opt = sam(sgd({ learningRate: lr }), { rho: rhoFollowLr(0.05, lr, 0.1) });
+ * ```
+ */
 export function rhoFollowLr(rho0: number, lr: Schedule, lr0: number): RhoSchedule {
   checkNumber("rhoFollowLr", "rho0", rho0, { lo: 0 });
   checkNumber("rhoFollowLr", "lr0", lr0, { lo: 0, loOpen: true });
   return { kind: "rho-schedule", value: (c) => lr(c).mul(rho0 / lr0), zeroAt: () => rho0 === 0, describe: `${rho0}·lr(t)/${lr0}` };
 }
 
-/** ERM→SAM (ρ from step `at` on) or SAM→ERM (ρ until step `at`). */
+/**
+ * Switch between ERM and SAM at step `at` (002 §4.3): `"erm-to-sam"` (default) has ρ(t) = 0
+ * for t < at, then ρ; `"sam-to-erm"` has ρ for t < at, then 0. The ρ = 0 steps are the base
+ * optimizer's one-pass steps. `rho` ≥ 0 and the integer `at` ≥ 0 are validated.
+ *
+ * @example
+ * ```ts
+ * const opt = sam(sgd({ learningRate: 0.05 }), { rho: rhoSwitch(0.1, 3000) }); // ERM, then SAM from step 3000
+ * ```
+ */
 export function rhoSwitch(rho: number, at: number, direction: "erm-to-sam" | "sam-to-erm" = "erm-to-sam"): RhoSchedule {
   checkNumber("rhoSwitch", "rho", rho, { lo: 0 });
   checkNumber("rhoSwitch", "at", at, { lo: 0, integer: true });
@@ -76,7 +122,12 @@ export function rhoSwitch(rho: number, at: number, direction: "erm-to-sam" | "sa
  * in-graph it is the constant ρ, and the steps in between are compiled as the base optimizer's
  * one-pass step. k = 1 is SAM.
  *
- * @example sam(sgd({ learningRate: 0.1 }), { rho: rhoEvery(0.1, 4) }) // SAM on one step in 4
+ * `rho` ≥ 0 and the integer `k` ≥ 1 are validated.
+ *
+ * @example
+ * ```ts
+ * sam(sgd({ learningRate: 0.1 }), { rho: rhoEvery(0.1, 4) }) // SAM on one step in 4
+ * ```
  */
 export function rhoEvery(rho: number, k: number): RhoSchedule {
   checkNumber("rhoEvery", "rho", rho, { lo: 0 });

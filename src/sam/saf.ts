@@ -220,6 +220,12 @@ export class SafMemory {
   readonly slots: number;
 
   /**
+   * A zeroed memory (validated: integers ≥ 1).
+   *
+   * @param examples Training examples (rows per slot).
+   * @param classes Logits per example.
+   * @param minusEpoch How many epochs back the teacher is (SAF's `minusEpoch`).
+   *
    * @example const memory = new SafMemory(trainSize, numClasses, 3);
    */
   constructor(readonly examples: number, readonly classes: number, readonly minusEpoch: number) {

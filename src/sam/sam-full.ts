@@ -18,20 +18,53 @@ import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type Sh
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
+/**
+ * Options of {@link samFull} and {@link samNoise} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const opt = samFull(sgd({ learningRate: 0.1 }), { rho: 0.1 } satisfies SamFullOptions);
+ * ```
+ */
 export interface SamFullOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule. Default 0.05. */
   rho?: Rho;
 }
 
+/** The state of {@link samFull}: the base optimizer's, the step count and the skipped-step count (SAM-full and SAM-noise keep nothing of their own). */
 export type SamFullState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
 const projectedParams = { rho: rhoHyper(0.05) } as const;
-/** SAM-full's hyperparameters, declared once. */
+/**
+ * SAM-full's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(samFullDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const samFullDescriptor = { name: "sam-full", fn: "samFull", label: "SAM-full", paper: "003 §4.1", params: projectedParams } as const satisfies Descriptor;
-/** SAM-noise's hyperparameters, declared once. */
+/**
+ * SAM-noise's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(samNoiseDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const samNoiseDescriptor = { name: "sam-noise", fn: "samNoise", label: "SAM-noise", paper: "003 §4.1", params: projectedParams } as const satisfies Descriptor;
 
-/** `[P g, g − P g]`, P the projection on `full`. Consumes `g` and `full`. */
+/**
+ * `[P g, g − P g]`, P the projection on `full`: P g = (⟨g, G⟩/(‖G‖² + 1e-12)) G. Consumes `g`
+ * and `full`; returns two fresh trees.
+ *
+ * @example
+ * ```ts
+ * const [alongFull, noise] = splitOnFull(g, fullGrad);
+ * ```
+ */
 export function splitOnFull(g: Params, full: Params): [Params, Params] {
   const coef = treeDot(tree.ref(g), tree.ref(full)).div(treeSquaredNorm(tree.ref(full)).add(EPS));
   const along = tree.map((G: np.Array) => G.mul(coef.ref), full) as Params;
@@ -59,7 +92,19 @@ export function projectedSam<BS>(owner: "samFull" | "samNoise", base: GradientTr
   }, undefined, options);
 }
 
-/** Ascent along the full-gradient component of g. @example samFull(sgd({ learningRate: 0.1 }), { rho: 0.05 }) */
+/**
+ * Wrap `base` with SAM-full (003 §4.1): ascent along the batch gradient's full-gradient
+ * component, ε = ρ P g/(‖P g‖ + 1e-12) with P g = (⟨g, G⟩/(‖G‖² + 1e-12)) G and G the full
+ * gradient, which every step needs as `step(…, { fullGrad })` (consumed). Defaults: rho 0.05.
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see
+ * {@link SharpnessAwareOptimizer}); options are validated when it is built.
+ *
+ * @example
+ * ```ts
+ * const opt = samFull(sgd({ learningRate: 0.1 }), { rho: 0.05 });
+ * const out = opt.step(loss, params, state, batch, { fullGrad });
+ * ```
+ */
 export function samFull<BS>(base: GradientTransformation<BS>, options: SamFullOptions = {}): SharpnessAwareOptimizer<SamFullState<BS>> {
   return projectedSam("samFull", base, options);
 }

@@ -22,9 +22,18 @@ import { CORE_OPTIONS } from "./core.js";
 import { rhoHyper } from "./rho.js";
 import { sam, type SamOptions, type SamState } from "./sam.js";
 
+/** Options of {@link samOn}: SAM's, without `perturbLeaves` (fixed to "norm"), `normalize` and `p`; ρ defaults to 0.5. */
 export type SamOnOptions = Omit<SamOptions, "perturbLeaves" | "normalize" | "p">;
 
-/** SAM-ON's hyperparameters, declared once. */
+/**
+ * SAM-ON's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(samOnDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const samOnDescriptor = {
   name: "sam-on",
   fn: "samOn",
@@ -37,9 +46,18 @@ export const samOnDescriptor = {
 } as const satisfies Descriptor;
 
 /**
- * Wrap `base` with SAM-ON: SAM whose ε touches only the normalization layers' parameters.
+ * Wrap `base` with SAM-ON (Mueller et al., NeurIPS 2023): SAM whose ε touches only the
+ * normalization layers' parameters N, ε = ρ g_N/(‖g_N‖₂ + 1e-12), every leaf still descending
+ * (`sam(base, { perturbLeaves: "norm" })`). A model without normalization layers is an error.
+ * Defaults: rho 0.5.
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see
+ * {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming
+ * the option).
  *
- * @example const opt = samOn(sgd({ learningRate: 0.1, momentum: 0.9 }), { rho: 0.5 }); // a model with BatchNorm
+ * @example
+ * ```ts
+ * const opt = samOn(sgd({ learningRate: 0.1, momentum: 0.9 }), { rho: 0.5 }); // a model with BatchNorm
+ * ```
  */
 export function samOn<BS>(base: GradientTransformation<BS>, options: SamOnOptions = {}): SharpnessAwareOptimizer<SamState<BS>> {
   const o = resolveOptions(samOnDescriptor, options, CORE_OPTIONS.filter((k) => k !== "perturbLeaves"));

@@ -26,6 +26,16 @@ import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type Sh
 import { lpPerturbation } from "./lp-ball.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
+/**
+ * Options of {@link sam} (and every optimizer's {@link CoreOptions}); each default is the one stated.
+ *
+ * @example
+ * ```ts
+ * const o: SamOptions = { rho: 0.05, m: 32 };             // m-SAM
+ * const l: SamOptions = { rho: 0.01, p: Infinity };      // the ℓ∞ ball
+ * const opt = sam(sgd({ learningRate: 0.1 }), o);
+ * ```
+ */
 export interface SamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
   rho?: Rho;
@@ -37,7 +47,15 @@ export interface SamOptions extends CoreOptions {
   m?: number;
 }
 
-/** SAM's hyperparameters, declared once. */
+/**
+ * SAM's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(samDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const samDescriptor = {
   name: "sam",
   fn: "sam",
@@ -51,16 +69,32 @@ export const samDescriptor = {
   },
 } as const satisfies Descriptor;
 
+/** The state of {@link sam}: the base optimizer's, the step count and the skipped-step count (SAM keeps nothing of its own). */
 export type SamState<BS = unknown> = SharpnessState<BS, Record<string, never>>;
 
-/** `ρ d / (‖d‖₂ + 1e-12)`. Consumes `d` (and `rho` when an array). Shared by the variants that normalize. */
+/**
+ * ε = ρ d / (‖d‖₂ + 1e-12), the norm global over all leaves. Consumes `d` (and `rho` when an
+ * array). Shared by the variants that normalize.
+ *
+ * @example
+ * ```ts
+ * const eps = normalizedPerturbation(g, 0.05); // SAM's ε
+ * ```
+ */
 export function normalizedPerturbation(d: Params, rho: Scalar): Params {
   const scale = np.divide(rho, treeNorm(tree.ref(d)).add(EPS));
   return treeScale(d, scale);
 }
 
 /**
- * Wrap `base` with SAM.
+ * Wrap `base` with SAM (Foret et al., ICLR 2021): ε = ρ g/(‖g‖₂ + 1e-12) (`normalize: false`:
+ * ρ g; `p`: the ℓp ball, p = ∞ giving ρ sign g), then the base step with ∇L_B(w + ε) taken at
+ * the clean w; with `m`, one ε per sub-batch of m and the perturbed gradients averaged (m-SAM).
+ * ρ = 0 (or a ρ schedule at 0) is the base optimizer's one-pass step. Defaults: rho 0.05,
+ * normalize true, p 2, m the whole batch.
+ * Consumes what every sharpness-aware optimizer's `init` and `step` consume (see
+ * {@link SharpnessAwareOptimizer}); options are validated when it is built (`RangeError` naming
+ * the option).
  *
  * @example
  * const opt = sam(sgd({ learningRate: 0.1, momentum: 0.9 }), { rho: 0.05 });

@@ -35,7 +35,14 @@ import { makeSharpnessAware, type SharpnessAwareOptimizer, type SharpnessState, 
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-/** Options of `vasso`, all optional. */
+/**
+ * Options of `vasso`, all optional.
+ *
+ * @example
+ * ```ts
+ * const opt = vasso(sgd({ learningRate: 0.1 }), { rho: 0.1, theta: 0.4 } satisfies VassoOptions);
+ * ```
+ */
 export interface VassoOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
   rho?: Rho;
@@ -43,7 +50,15 @@ export interface VassoOptions extends CoreOptions {
   theta?: number;
 }
 
-/** VaSSO's hyperparameters, declared once. */
+/**
+ * VaSSO's hyperparameters, declared once. The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(vassoDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const vassoDescriptor = {
   name: "vasso",
   fn: "vasso",

@@ -45,7 +45,14 @@ import { makeSharpnessAware, noExtraState, type SharpnessAwareOptimizer, type Sh
 import { normalizedPerturbation } from "./sam.js";
 import { checkRho, rhoAt, rhoPhases, type Rho, rhoHyper } from "./rho.js";
 
-/** Options of `wsam`; every one optional except `learningRate` in the (default) decoupled form. */
+/**
+ * Options of `wsam`; every one optional except `learningRate` in the (default) decoupled form.
+ *
+ * @example
+ * ```ts
+ * const opt = wsam(sgd({ learningRate: 0.1 }), { rho: 0.05, gamma: 0.9, learningRate: 0.1 } satisfies WsamOptions);
+ * ```
+ */
 export interface WsamOptions extends CoreOptions {
   /** Radius ρ ≥ 0 or a ρ schedule (rho.ts). Default 0.05. ρ = 0 is exactly the base optimizer. */
   rho?: Rho;
@@ -65,7 +72,15 @@ export interface WsamOptions extends CoreOptions {
   learningRate?: ScalarOrSchedule;
 }
 
-/** WSAM's hyperparameters, declared once (`learningRate` is the base's, not WSAM's own). */
+/**
+ * WSAM's hyperparameters, declared once (`learningRate` is the base's, not WSAM's own). The factory validates its options with it ({@link resolveOptions}); the
+ * run registry derives flags, spec checks and docs from it.
+ *
+ * @example
+ * ```ts
+ * for (const [k, h] of Object.entries(wsamDescriptor.params)) console.log(k, h.default, h.doc);
+ * ```
+ */
 export const wsamDescriptor = {
   name: "wsam",
   fn: "wsam",

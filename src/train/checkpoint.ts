@@ -27,12 +27,29 @@ import { numpy as np, tree } from "@jax-js/jax";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type TensorData } from "../engine/safetensors.js";
 import { leafPaths, type Params } from "../engine/tree.js";
 
+/**
+ * The `format` of a checkpoint's trainer.json this version writes and reads.
+ *
+ * @example
+ * ```ts
+ * readCheckpointMeta(dir).format === CHECKPOINT_FORMAT; // true (older formats throw)
+ * ```
+ */
 export const CHECKPOINT_FORMAT = "sharpness-aware-checkpoint/2";
 /** Checkpoints of version 0.1 (a flat config instead of a run spec). */
 const OLD_FORMATS = ["sharpness-aware-checkpoint/1"];
 
-/** A checkpoint that is missing, corrupted, or does not match the model/optimizer. */
+/**
+ * A checkpoint that is missing, corrupted, or does not match the model/optimizer; the message is
+ * one line naming the file or what differs.
+ *
+ * @example
+ * ```ts
+ * try { readCheckpointTrees(dir, templates); } catch (e) { if (e instanceof CheckpointError) console.error(e.message); }
+ * ```
+ */
 export class CheckpointError extends Error {
+  /** Always "CheckpointError". */
   override name = "CheckpointError";
 }
 
@@ -75,6 +92,7 @@ function fsyncDir(path: string): void {
   }
 }
 
+/** What one checkpoint holds: the weights (params.safetensors), the optimizer state (optimizer.safetensors) and trainer.json's fields. */
 export type CheckpointContent = {
   /** Parameters and model state. */
   weights: Record<string, Params | undefined>;
@@ -87,6 +105,11 @@ export type CheckpointContent = {
 /**
  * Write checkpoint `step` under `root` atomically, point `latest` at it, keep the newest `keep`.
  * Does not consume the trees. Returns the checkpoint's directory.
+ *
+ * @example
+ * ```ts
+ * const dir = await writeCheckpoint("runs/x/checkpoints", step, { weights: { params, model_state: modelState }, state: { optimizer: optState }, meta: { spec } });
+ * ```
  */
 export async function writeCheckpoint(root: string, step: number, content: CheckpointContent, keep = 2): Promise<string> {
   mkdirSync(root, { recursive: true });
@@ -113,7 +136,14 @@ export async function writeCheckpoint(root: string, step: number, content: Check
   return final;
 }
 
-/** The newest complete checkpoint under `root` (following `latest`), or null if there is none. */
+/**
+ * The newest complete checkpoint under `root` (following `latest`), or null if there is none.
+ *
+ * @example
+ * ```ts
+ * const dir = findLatest("runs/x/checkpoints"); // "runs/x/checkpoints/step-00000780" or null
+ * ```
+ */
 export function findLatest(root: string): string | null {
   if (!existsSync(root)) return null;
   const pointer = join(root, "latest");
@@ -135,7 +165,15 @@ function readTensors(file: string): Record<string, TensorData> {
   }
 }
 
-/** trainer.json of a checkpoint directory. */
+/**
+ * trainer.json of a checkpoint directory (format, step, spec, key, position, history, …).
+ * Throws {@link CheckpointError} when it is missing, not JSON, or of another format.
+ *
+ * @example
+ * ```ts
+ * const { step, spec } = readCheckpointMeta(findLatest("runs/x/checkpoints")!);
+ * ```
+ */
 export function readCheckpointMeta(dir: string): Record<string, any> {
   const file = join(dir, "trainer.json");
   if (!existsSync(file)) throw new CheckpointError(`checkpoint: missing file ${file}`);
@@ -154,6 +192,12 @@ export function readCheckpointMeta(dir: string): Record<string, any> {
  * Load the trees of a checkpoint shaped like `templates` (fresh trees of the same model and
  * optimizer; consumed). Throws `CheckpointError` listing what differs (names, shapes, dtypes).
  * `weightsOnly` reads params.safetensors alone (parameters and model state, for measurements).
+ *
+ * @example
+ * ```ts
+ * const fresh = model.init(0); // templates: consumed
+ * const loaded = readCheckpointTrees(dir, { params: fresh.params, model_state: fresh.state }, { weightsOnly: true });
+ * ```
  */
 export function readCheckpointTrees(dir: string, templates: Record<string, Params | undefined>, { weightsOnly = false } = {}): Record<string, Params> {
   const stored = { ...readTensors(join(dir, "params.safetensors")), ...(weightsOnly ? {} : readTensors(join(dir, "optimizer.safetensors"))) };

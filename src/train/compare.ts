@@ -27,7 +27,14 @@ export function parseValue(h: Hyper, raw: string, where: string): unknown {
 /**
  * The optimizer section a token describes, on `base` (the common base optimizer section).
  *
- * @example optimizerFromToken("fsam:rho=0.1:lambda=0.6", { name: "sgd", lr: 0.05 })
+ * Throws `SpecError` on an unknown optimizer or a bad override (naming the keys allowed). Copies
+ * `base`.
+ *
+ * @example
+ * ```ts
+ * optimizerFromToken("fsam:rho=0.1:lambda=0.6", { name: "sgd", lr: 0.05 })
+ * // { name: "fsam", base: { name: "sgd", lr: 0.05 }, rho: 0.1, lambda: 0.6 }
+ * ```
  */
 export function optimizerFromToken(token: string, base: Record<string, unknown>): Record<string, unknown> {
   const [name, ...parts] = token.split(":");

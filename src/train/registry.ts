@@ -40,29 +40,54 @@ import { esam, esamDescriptor } from "../sam/esam.js";
 import { saf, safDescriptor } from "../sam/saf.js";
 import { mesa, mesaDescriptor } from "../sam/mesa.js";
 
-/** Spec-level hyperparameters of a component, keyed by their names in run specs. */
+/**
+ * Spec-level hyperparameters of a component, keyed by their names in run specs.
+ *
+ * @inline
+ */
 export type Params = Record<string, Hyper>;
 
 /** What building an optimizer needs beyond its hyperparameters. */
-export type BuildContext = { stepsPerEpoch: number; totalSteps: number; seed: number };
+export type BuildContext = {
+  /** Optimizer steps per epoch (for schedules in epochs). */
+  stepsPerEpoch: number;
+  /** Optimizer steps in the whole run (for decaying schedules). */
+  totalSteps: number;
+  /** The run's seed (for optimizers with a PRNG key). */
+  seed: number;
+};
 
+/** A base optimizer of the registry ({@link BASES}): its names, descriptor, spec-level hyperparameters and factory. */
 export type BaseEntry = {
+  /** Name in specs and on the CLI ("sgd"). */
   name: string;
+  /** Human name ("SGD"). */
   label: string;
+  /** Where it comes from. */
   paper: string;
+  /** The library factory's descriptor. */
   descriptor: Descriptor;
+  /** Spec-level hyperparameters (the descriptor's under their spec names, plus the trainer's: schedule, clipping). */
   params: Params;
+  /** Build it from filled spec values. */
   create(o: Record<string, any>, ctx: BuildContext): GradientTransformation<any>;
 };
 
+/** An algorithm of the registry ({@link ALGORITHMS}): its names, passes, hyperparameters and factory. */
 export type AlgorithmEntry = {
+  /** Name in specs and on the CLI ("sam", "multistep-sam"). */
   name: string;
+  /** Human name ("SAM"). */
   label: string;
+  /** Where the rule comes from. */
   paper: string;
   /** Gradient passes per step, for docs. */
   passes: string;
+  /** The library factory's descriptor. */
   descriptor: Descriptor;
+  /** Spec-level hyperparameters (the descriptor's, plus ρ schedule, ascent batch, accumulation, non-finite policy as the algorithm takes them). */
   params: Params;
+  /** Build it around a base optimizer from filled spec values. */
   create(o: Record<string, any>, base: GradientTransformation<any>, ctx: BuildContext & { lr: ScalarOrSchedule; lr0: number }): SharpnessAwareOptimizer<any>;
   /**
    * Base-optimizer steps per training step (Lookbehind's k inner steps; default 1): schedules
@@ -71,7 +96,17 @@ export type AlgorithmEntry = {
   baseStepsPerStep?(o: Record<string, any>): number;
 };
 
-export type ComponentEntry = { name: string; label: string; doc: string; params: Params };
+/** A data set or model of the registry ({@link DATASETS}, {@link MODELS}). */
+export type ComponentEntry = {
+  /** Name in specs ("fashion-mnist", "mlp"). */
+  name: string;
+  /** Human name. */
+  label: string;
+  /** One line on what it is. */
+  doc: string;
+  /** Its spec-level fields. */
+  params: Params;
+};
 
 /** A library descriptor's hyperparameters under their spec names, without the run-filled ones. */
 function specParams(d: Descriptor): Params {
@@ -167,7 +202,14 @@ function base(d: Descriptor, make: (o: Record<string, any>, lr: ScalarOrSchedule
   };
 }
 
-/** The base optimizers, by spec name. */
+/**
+ * The base optimizers, by spec name.
+ *
+ * @example
+ * ```ts
+ * Object.keys(BASES); // ["sgd", "adam", "adamw"]
+ * ```
+ */
 export const BASES: Record<string, BaseEntry> = {
   sgd: base(sgdDescriptor, (o, lr) => sgd({ learningRate: lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay })),
   adam: base(adamDescriptor, (o, lr) => adam({ learningRate: lr, b1: o.b1, b2: o.b2, eps: o.eps, weightDecay: o.weightDecay })),
@@ -215,7 +257,14 @@ function algorithm(d: Descriptor, passes: string, extra: Params, create: Algorit
 }
 
 
-/** Every `--optimizer`, by spec name ("sgd" is the base optimizer alone). */
+/**
+ * Every `--optimizer`, by spec name ("sgd" is the base optimizer alone).
+ *
+ * @example
+ * ```ts
+ * for (const e of Object.values(ALGORITHMS)) console.log(e.name, e.passes, Object.keys(e.params).join(" "));
+ * ```
+ */
 export const ALGORITHMS: Record<string, AlgorithmEntry> = Object.fromEntries(
   [
     algorithm(plainDescriptor, "1", {}, (o, b) => plain(b, { nonFinite: o.nonFinite, accumulate: o.accumulate ?? 1 })),
@@ -260,7 +309,14 @@ export const ALGORITHMS: Record<string, AlgorithmEntry> = Object.fromEntries(
   ].map((e) => [e.name, e]),
 );
 
-/** Data sets, by spec name. */
+/**
+ * Data sets, by spec name.
+ *
+ * @example
+ * ```ts
+ * DATASETS["fashion-mnist"].params.trainSize.default; // 10000
+ * ```
+ */
 export const DATASETS: Record<string, ComponentEntry> = Object.fromEntries(
   (
     [
@@ -291,13 +347,27 @@ export const DATASETS: Record<string, ComponentEntry> = Object.fromEntries(
 
 const batchNorm: Params = { batchNorm: { type: "boolean", default: false, doc: "BatchNorm after hidden/conv layers" } };
 
-/** Models, by spec name. */
+/**
+ * Models, by spec name.
+ *
+ * @example
+ * ```ts
+ * Object.keys(MODELS); // ["mlp", "cnn"]
+ * ```
+ */
 export const MODELS: Record<string, ComponentEntry> = {
   mlp: { name: "mlp", label: "MLP", doc: "input-hidden-classes, ReLU", params: { hidden: { type: "number", default: 256, min: 1, integer: true, doc: "hidden width" }, ...batchNorm } },
   cnn: { name: "cnn", label: "CNN", doc: "small CNN (conv as shifted matmuls)", params: { ...batchNorm } },
 };
 
-/** The run's own fields (besides data, model, optimizer). */
+/**
+ * The run's own fields (besides data, model, optimizer).
+ *
+ * @example
+ * ```ts
+ * RUN_PARAMS.batchSize.default; // 128
+ * ```
+ */
 export const RUN_PARAMS: Params = {
   epochs: { type: "number", default: 10, min: 1, integer: true, doc: "epochs" },
   batchSize: { type: "number", default: 128, min: 1, integer: true, doc: "batch size" },

@@ -13,7 +13,14 @@ const K = new Uint32Array([
 
 const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
 
-/** Lower-case hex SHA-256 of `text` (UTF-8). */
+/**
+ * Lower-case hex SHA-256 of `text` (UTF-8).
+ *
+ * @example
+ * ```ts
+ * sha256Hex("abc"); // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+ * ```
+ */
 export function sha256Hex(text: string): string {
   const msg = new TextEncoder().encode(text);
   const bitLen = msg.length * 8;
