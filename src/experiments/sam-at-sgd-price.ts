@@ -58,6 +58,7 @@ export const COST = {
   mesaBefore: 1.08,
   esam: 2.41,
 } as const;
+/** A measured per-step cost (a key of `COST`). */
 export type CostKey = keyof typeof COST;
 
 /** The optimizer whose steady state each cost is (bench/arm-costs.ts times exactly these). */
@@ -84,6 +85,7 @@ const phased = (epochs: number, before: number, pre: number, main: number) => Ma
 
 const steady = (id: string, label: string, key: CostKey, optimizer: Record<string, unknown>): Arm => ({ id, label, optimizer: () => optimizer, cost: (_s, e) => e * COST[key], costKeys: [key] });
 
+/** The arms, SGD and SAM first; each one's optimizer and planned cost (`epochsOf` gives its epochs). */
 export const ARMS: readonly Arm[] = [
   steady("sgd", "SGD", "sgd", { name: "sgd" }),
   steady("sam", `SAM ρ ${RHO}`, "sam", { name: "sam", rho: RHO }),
@@ -126,6 +128,7 @@ export function epochsOf(a: Arm, scale: Scale): number {
   return best;
 }
 
+/** The filled specs of arm `a` at equal time (its `epochsOf` epochs), one per seed of the setting, in seed order. */
 export const runsOf = (a: Arm, scale: Scale): RunSpec[] => {
   const e = epochsOf(a, scale);
   return armRuns(SETTING[scale], a.optimizer(scale, e), { epochs: e });
@@ -139,6 +142,7 @@ const sgdSameEpochs = (scale: Scale) => armRuns(SETTING[scale], { name: "sgd" })
  * their own lower cost, against SGD and SAM at those epochs. Arms whose budget is SAM's epochs anyway are left out.
  */
 export const sameEpochArms = (scale: Scale) => ARMS.filter((a) => a.id !== "sgd" && a.id !== "sam" && epochsOf(a, scale) !== SETTING[scale].epochs);
+/** The filled specs of arm `a` at SAM's epochs (the supplementary analysis), one per seed. */
 export const runsAtSameEpochs = (a: Arm, scale: Scale): RunSpec[] => armRuns(SETTING[scale], a.optimizer(scale, SETTING[scale].epochs));
 
 /** Cheaper per step than SAM: more epochs than SAM in the budget. */
@@ -174,6 +178,7 @@ function armNumbers(r: Results, scale: Scale) {
   });
 }
 
+/** The experiment: equal training time, SGD with more epochs, SAM and its cheap variants (see the file header). */
 export const samAtSgdPrice: Experiment = {
   id: "sam-at-sgd-price",
   claim: "At equal training time, a variant that costs less per step than SAM (LookSAM, SAM every k-th step, SAM only late, MSAM, SAF, MESA) keeps SAM's gain over SGD.",
