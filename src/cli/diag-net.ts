@@ -14,10 +14,13 @@ import { DIAG_NET_METHODS, trainDiagNet, type DiagNetMethod, type DiagNetPhase }
 import { writeFileAtomic } from "../sweep/store.js";
 import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
 import { readJsonFile } from "./run.js";
+import { flagTable } from "./spec-flags.js";
+import { checkPathText, prepareOutDir, showPath } from "./out-dir.js";
+import { DRY_RUN_FLAG } from "./sweep.js";
 
 export const DIAG_NET_FORMAT = "sharpness-aware-diag-net/1";
 
-const FLAGS: Record<string, FlagSpec> = {
+export const FLAGS: Record<string, FlagSpec> = flagTable({
   data: { kind: "string", help: "a JSON file { X: [[…]], y, Xtest: [[…]], ytest, betaStar? } (or --seed)" },
   seed: { kind: "int", help: "the paper's synthetic problem of this seed (or --data)" },
   n: { kind: "int", help: "with --seed: training examples (default 20)" },
@@ -34,8 +37,13 @@ const FLAGS: Record<string, FlagSpec> = {
   "then-steps": { kind: "int", help: "steps after the switch (default --steps; only with --then)" },
   "curve-points": { kind: "int", help: "about this many log-spaced loss points (default 80)" },
   out: { kind: "string", help: "output directory: result.json (required)" },
+  ...DRY_RUN_FLAG,
   help: { kind: "bool", help: "show this help" },
-};
+});
+
+/** Sizes the synthetic problem and a run may have (as the diag-net task's, experiments/tasks.ts), and the most numbers one matrix may hold. */
+const LIMITS = { n: 10_000, "n-test": 1_000_000, d: 10_000, k: 10_000, steps: 10_000_000, "curve-points": 10_000 } as const;
+const MAX_MATRIX = 10_000_000;
 
 const SUMMARY = `Train the diagonal linear network β = u ⊙ v of Andriushchenko & Flammarion 2022 (§4.2, App. B)
 with full-batch ERM, n-SAM or 1-SAM (the authors' update rules; 1-SAM's ascent uses 2ρ, as in
@@ -56,14 +64,18 @@ function fmt(x: number | null): string {
   return x === null ? "-" : x === 0 ? "0" : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toPrecision(4) : x.toExponential(3);
 }
 
-export async function diagNetCommand(argv: string[]): Promise<number> {
+export type DiagNetPlan =
+  | { kind: "help" }
+  | { kind: "diag-net"; problem: RegressionProblem; alpha: number; lr: number; phases: DiagNetPhase[]; curvePoints: number; spec: Record<string, unknown>; outGiven: string; out: string; dryRun: boolean };
+
+/** Parse and check `sharpness diag-net` arguments (reading --data FILE, drawing the --seed problem); writes nothing. */
+export function planDiagNet(argv: string[]): DiagNetPlan {
   const f = parseFlags(argv, FLAGS, "diag-net");
-  if (f.help) {
-    process.stdout.write(helpText("Usage: sharpness diag-net (--seed S | --data FILE) --method erm|n-sam|1-sam [--rho R] [--then M --then-rho R2] --out DIR", SUMMARY, FLAGS));
-    return 0;
-  }
+  if (f.help) return { kind: "help" };
   need(f.method !== undefined, "diag-net: --method erm|n-sam|1-sam is required");
   need(f.out !== undefined, "diag-net: --out DIR is required");
+  const outGiven = String(f.out);
+  const out = checkPathText(outGiven, "--out");
   need((f.data === undefined) !== (f.seed === undefined), f.data === undefined ? "diag-net: give --seed S (the paper's synthetic problem) or --data FILE" : "diag-net: give either --data FILE or --seed S, not both");
   for (const name of ["n", "n-test", "d", "k"]) need(f[name] === undefined || f.seed !== undefined, `diag-net: --${name} only applies to the synthetic problem (--seed), not to --data`);
   for (const name of ["then-rho", "then-steps"]) need(f[name] === undefined || f.then !== undefined, `diag-net: --${name} needs --then erm|n-sam|1-sam`);
@@ -73,11 +85,11 @@ export async function diagNetCommand(argv: string[]): Promise<number> {
   need(rho >= 0, `--rho must be a finite number ≥ 0 (got ${rho})`);
   need(!(method === "erm" && rho !== 0), `--rho has no effect with --method erm (got ${rho}; use n-sam or 1-sam)`);
   const steps = (f.steps as number | undefined) ?? 10000;
-  need(steps >= 0, `--steps must be an integer ≥ 0 (got ${steps})`);
+  need(steps >= 0 && steps <= LIMITS.steps, `--steps must be an integer in [0, ${LIMITS.steps}] (got ${steps})`);
   const alpha = (f.alpha as number | undefined) ?? 0.05;
   need(alpha > 0, `--alpha must be a finite number > 0 (got ${alpha})`);
   const curvePoints = (f["curve-points"] as number | undefined) ?? 80;
-  need(curvePoints >= 2, `--curve-points must be an integer ≥ 2 (got ${curvePoints})`);
+  need(curvePoints >= 2 && curvePoints <= LIMITS["curve-points"], `--curve-points must be an integer in [2, ${LIMITS["curve-points"]}] (got ${curvePoints})`);
   const phases: DiagNetPhase[] = [{ method, rho, steps }];
   if (f.then !== undefined) {
     const thenMethod = f.then as DiagNetMethod;
@@ -85,7 +97,7 @@ export async function diagNetCommand(argv: string[]): Promise<number> {
     need(thenRho >= 0, `--then-rho must be a finite number ≥ 0 (got ${thenRho})`);
     need(!(thenMethod === "erm" && thenRho !== 0), `--then-rho has no effect with --then erm (got ${thenRho}; use n-sam or 1-sam)`);
     const thenSteps = (f["then-steps"] as number | undefined) ?? steps;
-    need(thenSteps >= 0, `--then-steps must be an integer ≥ 0 (got ${thenSteps})`);
+    need(thenSteps >= 0 && thenSteps <= LIMITS.steps, `--then-steps must be an integer in [0, ${LIMITS.steps}] (got ${thenSteps})`);
     phases.push({ method: thenMethod, rho: thenRho, steps: thenSteps });
   }
 
@@ -93,10 +105,11 @@ export async function diagNetCommand(argv: string[]): Promise<number> {
   let data: Record<string, unknown>;
   if (f.seed !== undefined) {
     const seed = f.seed as number;
-    need(seed >= 0, `--seed must be an integer ≥ 0 (got ${seed})`);
+    need(seed >= 0 && seed <= 0xffffffff, `--seed must be an integer in [0, 4294967295] (got ${seed})`);
     const opts = { n: (f.n as number | undefined) ?? 20, nTest: (f["n-test"] as number | undefined) ?? 1000, d: (f.d as number | undefined) ?? 30, k: (f.k as number | undefined) ?? 3, seed };
-    for (const [flag, v] of [["n", opts.n], ["n-test", opts.nTest], ["d", opts.d], ["k", opts.k]] as const) need(v >= 1, `--${flag} must be an integer ≥ 1 (got ${v})`);
+    for (const [flag, v] of [["n", opts.n], ["n-test", opts.nTest], ["d", opts.d], ["k", opts.k]] as const) need(v >= 1 && v <= LIMITS[flag], `--${flag} must be an integer in [1, ${LIMITS[flag]}] (got ${v})`);
     need(opts.k <= opts.d, `--k must be an integer in [1, --d = ${opts.d}] (got ${opts.k})`);
+    for (const [flag, rows] of [["n", opts.n], ["n-test", opts.nTest]] as const) need(rows * opts.d <= MAX_MATRIX, `--${flag} × --d must be at most ${MAX_MATRIX} numbers (got ${rows} × ${opts.d})`);
     problem = sparseRegression(opts);
     data = { kind: "synthetic", ...opts };
   } else {
@@ -105,7 +118,7 @@ export async function diagNetCommand(argv: string[]): Promise<number> {
     try {
       problem = parseRegressionData(json);
     } catch (e) {
-      if (e instanceof DataError) throw new DataError(`--data ${file}: ${e.message}`);
+      if (e instanceof DataError) throw new DataError(`--data ${showPath(file)}: ${e.message}`);
       throw e;
     }
     data = { kind: "file", file, sha256: createHash("sha256").update(readFileSync(file)).digest("hex"), n: problem.n, nTest: problem.nTest, d: problem.d };
@@ -114,12 +127,29 @@ export async function diagNetCommand(argv: string[]): Promise<number> {
   const lr = (f.lr as number | undefined) ?? 15 / problem.d;
   need(lr > 0, `--lr must be a finite number > 0 (got ${lr})`);
   const spec = { model: "diagonal-linear-net", alpha, lr, phases, curvePoints, data };
+  return { kind: "diag-net", problem, alpha, lr, phases, curvePoints, spec, outGiven, out, dryRun: !!f["dry-run"] };
+}
+
+export async function diagNetCommand(argv: string[]): Promise<number> {
+  const plan = planDiagNet(argv);
+  if (plan.kind === "help") {
+    process.stdout.write(helpText("Usage: sharpness diag-net (--seed S | --data FILE) --method erm|n-sam|1-sam [--rho R] [--then M --then-rho R2] --out DIR", SUMMARY, FLAGS));
+    return 0;
+  }
+  const { problem, alpha, lr, phases, curvePoints, spec } = plan;
+  // The output directory before the run (one line, exit 2, when it cannot be used).
+  const out = prepareOutDir(plan.outGiven, "--out");
+  const label = phases.map((p) => (p.method === "erm" ? "erm" : `${p.method} ρ ${p.rho}`) + ` ×${p.steps}`).join(" → ");
+  const head = `diag-net ${label} (γ ${fmt(lr)}, α ${alpha}, n ${problem.n}, d ${problem.d})`;
+  if (plan.dryRun) {
+    process.stdout.write(`dry run: ${head} → ${join(out, "result.json")}\n`);
+    return 0;
+  }
 
   const t0 = performance.now();
   const run = trainDiagNet(problem, { alpha, lr, phases, curvePoints });
   const seconds = (performance.now() - t0) / 1000;
 
-  const out = resolve(String(f.out));
   const path = join(out, "result.json");
   const result = {
     format: DIAG_NET_FORMAT,
@@ -137,11 +167,11 @@ export async function diagNetCommand(argv: string[]): Promise<number> {
   };
   writeFileAtomic(path, JSON.stringify(result, null, 1) + "\n");
 
-  const label = phases.map((p) => (p.method === "erm" ? "erm" : `${p.method} ρ ${p.rho}`) + ` ×${p.steps}`).join(" → ");
-  const head = `diag-net ${label} (γ ${fmt(lr)}, α ${alpha}, n ${problem.n}, d ${problem.d})`;
   const body = run.diverged
     ? `diverged at step ${run.steps}`
     : `train loss ${fmt(run.trainLoss)}, test loss ${fmt(run.testLoss)}, ‖β‖₁ ${fmt(run.l1Norm)}${run.recoveryError === null ? "" : `, ‖β − β*‖ ${fmt(run.recoveryError)}`}, not diverged`;
   process.stdout.write(`${head}: ${body} → ${path}\n`);
   return 0;
 }
+
+export { FLAGS as DIAG_NET_FLAGS };

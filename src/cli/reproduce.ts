@@ -4,25 +4,45 @@
  * DIR/<id>/result.json, DIR/<id>/report.html and DIR/index.html. `--list` prints the claims.
  * A rerun only runs what is missing. Exit code: 0 done, 1 some runs failed, 130 interrupted.
  */
-import { resolve, join } from "node:path";
+import { join } from "node:path";
 import { EXPERIMENTS, experimentById } from "../experiments/index.js";
 import { SCALES, type Scale } from "../experiments/experiment.js";
 import { planExperiments, writeExperiment, writeIndex } from "../experiments/reproduce.js";
+// run.js before sweep.js: the two import each other, and run.js must start first.
+import { oneLine } from "./run.js";
 import { UsageError, helpText, parseArgs, type FlagSpec } from "./args.js";
-import { executeRuns, SWEEP_RUN_FLAGS } from "./sweep.js";
+import { checkRunFlags, divergedNote, dryRunText, executeRuns, prepareRun, DRY_RUN_FLAG, SWEEP_RUN_FLAGS } from "./sweep.js";
+import { flagTable } from "./spec-flags.js";
+import { checkPathText } from "./out-dir.js";
 
-const FLAGS: Record<string, FlagSpec> = {
+export const FLAGS: Record<string, FlagSpec> = flagTable({
   list: { kind: "bool", help: "print every experiment's id, source and claim" },
   scale: { kind: "string", choices: SCALES, help: "quick (≤ 1 min, for tests), default (≤ 10 min) or full (the paper's scale where it fits); default: default" },
   out: { kind: "string", help: "output directory: runs/<key>/, <id>/result.json, <id>/report.html, index.html" },
   ...SWEEP_RUN_FLAGS,
+  ...DRY_RUN_FLAG,
   device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device of training runs (default auto)" },
   help: { kind: "bool", help: "show this help" },
-};
+});
+
+export type ReproducePlan = { kind: "help" } | { kind: "list" } | { kind: "reproduce"; ids: string[]; scale: Scale; outGiven: string; out: string; flags: Record<string, unknown> };
+
+/** Parse and check `sharpness reproduce` arguments; writes nothing. */
+export function planReproduce(argv: string[]): ReproducePlan {
+  const { flags: f, positional: ids } = parseArgs(argv, FLAGS, "reproduce");
+  if (f.help) return { kind: "help" };
+  if (f.list) return { kind: "list" };
+  const unknown = ids.filter((id) => !experimentById(id));
+  if (unknown.length) throw new UsageError(`reproduce: unknown experiment ${JSON.stringify(oneLine(unknown[0], 60))} (experiments: ${EXPERIMENTS.map((e) => e.id).join(", ")})`);
+  if (f.out === undefined) throw new UsageError("reproduce: --out DIR is required (see sharpness reproduce --help)");
+  checkRunFlags(f);
+  const outGiven = String(f.out);
+  return { kind: "reproduce", ids, scale: (f.scale ?? "default") as Scale, outGiven, out: checkPathText(outGiven, "--out"), flags: f };
+}
 
 export async function reproduceCommand(argv: string[]): Promise<number> {
-  const { flags: f, positional: ids } = parseArgs(argv, FLAGS, "reproduce");
-  if (f.help) {
+  const plan = planReproduce(argv);
+  if (plan.kind === "help") {
     process.stdout.write(
       helpText(
         "Usage: sharpness reproduce [ID…] [--scale quick|default|full] --out DIR [--jobs N | --queue redis://HOST:PORT]\n       sharpness reproduce --list",
@@ -32,29 +52,34 @@ export async function reproduceCommand(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  if (f.list) {
+  if (plan.kind === "list") {
     for (const e of EXPERIMENTS) process.stdout.write(`${e.id}  (${e.source})\n    ${e.claim}\n`);
     return 0;
   }
-  const unknown = ids.filter((id) => !experimentById(id));
-  if (unknown.length) throw new UsageError(`reproduce: unknown experiment ${JSON.stringify(unknown[0])} (experiments: ${EXPERIMENTS.map((e) => e.id).join(", ")})`);
-  if (f.out === undefined) throw new UsageError("reproduce: --out DIR is required (see sharpness reproduce --help)");
-  const scale = (f.scale ?? "default") as Scale;
+  const { ids, scale, flags: f } = plan;
   const chosen = ids.length ? [...new Set(ids)].map((id) => experimentById(id)!) : [...EXPERIMENTS];
-  const out = resolve(String(f.out));
-  const plan = planExperiments(chosen, scale);
-  process.stdout.write(`reproducing ${chosen.map((e) => e.id).join(", ")} at scale ${scale}: ${plan.runs.length} runs into ${join(out, "runs")}\n`);
-  const { outcome, totalSeconds } = await executeRuns(plan.runs, out, f);
+  const planned = planExperiments(chosen, scale);
+  // Flags, queue and output directory before anything is written or run.
+  const out = await prepareRun(plan.outGiven, f);
+  if (f["dry-run"]) {
+    process.stdout.write(`reproducing ${chosen.map((e) => e.id).join(", ")} at scale ${scale}\n${dryRunText(planned.runs, out)}`);
+    return 0;
+  }
+  process.stdout.write(`reproducing ${chosen.map((e) => e.id).join(", ")} at scale ${scale}: ${planned.runs.length} runs into ${join(out, "runs")}\n`);
+  const { outcome, totalSeconds } = await executeRuns(planned.runs, out, f);
   if (outcome.interrupted) {
     process.stdout.write(`interrupted: ${outcome.executed} runs executed; run the same command again to continue\n`);
     return 130;
   }
-  for (const { experiment, keys } of plan.experiments) {
+  for (const { experiment, keys } of planned.experiments) {
     const r = await writeExperiment(out, experiment, keys, scale);
     process.stdout.write(`\n${r.id}: ${r.verdict.toUpperCase()} — ${r.reason}\n  ${r.summary}\n  ${join(out, r.id, "report.html")}\n`);
   }
   writeIndex(out);
   const failed = outcome.failed.length;
-  process.stdout.write(`\n${outcome.executed} runs executed, ${outcome.skipped} skipped (already done)${failed ? `, ${failed} failed` : ""}; wrote ${join(out, "index.html")} (${totalSeconds.toFixed(0)} s)\n`);
+  const diverged = divergedNote(outcome.results);
+  process.stdout.write(`\n${outcome.executed} runs executed, ${outcome.skipped} skipped (already done)${failed ? `, ${failed} failed` : ""}${diverged ? `, ${diverged}` : ""}; wrote ${join(out, "index.html")} (${totalSeconds.toFixed(0)} s)\n`);
   return failed ? 1 : 0;
 }
+
+export { FLAGS as REPRODUCE_FLAGS };

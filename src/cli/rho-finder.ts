@@ -21,7 +21,6 @@
  */
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { initEngine } from "../engine/device.js";
 import { tree } from "@jax-js/jax";
 import { fillSpec, runKey, SpecError, type RunSpec } from "../train/spec.js";
 import { ALGORITHMS } from "../train/registry.js";
@@ -35,21 +34,24 @@ import { REPORT_CSS, esc, pct, vegaLiteToSvg } from "../report/html.js";
 import { pts } from "../experiments/training.js";
 import { lineChart, table, type Row } from "../experiments/charts.js";
 // run.js before sweep.js: sweep.js and run.js import each other, and run.js must start first.
-import { loadData, readJsonFile } from "./run.js";
+import { loadData, oneLine, readJsonFile, startEngine } from "./run.js";
 import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
-import { applyFlags, flagMessage, specFlags } from "./spec-flags.js";
-import { runSweepCommand, SWEEP_RUN_FLAGS } from "./sweep.js";
+import { applyFlags, flagMessage, flagTable, specFlags } from "./spec-flags.js";
+import { checkRunFlags, runSweepCommand, DRY_RUN_FLAG, SWEEP_RUN_FLAGS } from "./sweep.js";
+import { checkPathText, showPath } from "./out-dir.js";
+import { MAX_SWEEP_RUNS } from "../sweep/grid.js";
 
-const FLAGS: Record<string, FlagSpec> = {
+export const FLAGS: Record<string, FlagSpec> = flagTable({
   spec: { kind: "string", help: "a run spec (JSON file) as the setting; flags override its fields (default: the default comparison's setting with SAM)" },
   ...specFlags(),
   rhos: { kind: "list", help: "the ρ grid (default 7 log-spaced values 0.01 … 1)" },
   seeds: { kind: "list", help: "seeds, paired between SAM and the base optimizer (default 0,1,2)" },
   out: { kind: "string", help: "output directory (default runs/rho-finder)" },
   ...SWEEP_RUN_FLAGS,
+  ...DRY_RUN_FLAG,
   device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device of the runs (default auto)" },
   help: { kind: "bool", help: "show this help" },
-};
+});
 
 /** `points` values from lo to hi, evenly spaced in log, rounded to 3 significant digits. */
 export function logGrid(lo: number, hi: number, points: number): number[] {
@@ -96,34 +98,32 @@ function parseNumbers(what: string, xs: string[] | undefined, check: (v: number)
   if (xs === undefined) return undefined;
   const out = xs.map((s) => {
     const v = Number(s);
-    if (s.trim() === "" || !check(v)) throw new UsageError(`--${what} must list ${allowed} (got ${JSON.stringify(s)})`);
+    if (s.trim() === "" || !check(v)) throw new UsageError(`--${what} must list ${allowed} (got ${JSON.stringify(oneLine(s, 60))})`);
     return v;
   });
   if (out.length === 0) throw new UsageError(`--${what} must list at least one value`);
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
-export async function rhoFinderCommand(argv: string[]): Promise<number> {
+export type RhoFinderPlan =
+  | { kind: "help" }
+  | { kind: "rho-finder"; setting: RunSpec; rhos: number[]; seeds: number[]; specs: RunSpec[]; baseSpec: (seed: number) => RunSpec; samSpec: (seed: number, rho: number) => RunSpec; outGiven: string; out: string; flags: Record<string, unknown> };
+
+/** Parse and check `sharpness rho-finder` arguments and build every run's spec; writes nothing. */
+export function planRhoFinder(argv: string[]): RhoFinderPlan {
   const f = parseFlags(argv, FLAGS, "rho-finder");
-  if (f.help) {
-    process.stdout.write(
-      helpText(
-        "Usage: sharpness rho-finder [--spec FILE] [flags] [--rhos a,b,…] [--seeds 0,1,2] [--out DIR] [--jobs N]",
-        "Is SAM worth it here, and with which ρ? Runs the base optimizer and SAM (or --optimizer) over a\nlog-spaced ρ grid, seed-paired, picks ρ on a validation split carved from the training pool\n(--validation-size, default 1000), and reports the test-accuracy gain at that ρ with a 95% CI, the\nHessian λ_max of the base and SAM solutions, and a plot (rho-finder.html). Resumable.",
-        FLAGS,
-      ),
-    );
-    return 0;
-  }
+  if (f.help) return { kind: "help" };
   const rhos = parseNumbers("rhos", f.rhos as string[] | undefined, (v) => Number.isFinite(v) && v > 0, "numbers > 0") ?? DEFAULT_RHOS;
   const seeds = parseNumbers("seeds", f.seeds as string[] | undefined, (v) => Number.isInteger(v) && v >= 0, "integers ≥ 0") ?? [0, 1, 2];
   if (f.rho !== undefined) throw new UsageError("rho-finder: the grid is --rhos a,b,… (not --rho)");
+  if (seeds.length * (rhos.length + 1) > MAX_SWEEP_RUNS) throw new UsageError(`rho-finder: ${seeds.length} seeds × (${rhos.length} values of ρ + the base optimizer) is ${seeds.length * (rhos.length + 1)} runs; at most ${MAX_SWEEP_RUNS}`);
+  checkRunFlags(f);
 
   // The setting: --spec FILE or the default comparison's with SAM; validation 1,000 unless given.
   let preset: Record<string, any>;
   if (f.spec !== undefined) {
     const raw = readJsonFile(resolve(String(f.spec)), "--spec");
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new UsageError(`--spec ${String(f.spec)}: a run spec must be a JSON object`);
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new UsageError(`--spec ${showPath(String(f.spec))}: a run spec must be a JSON object`);
     preset = raw as Record<string, any>;
   } else preset = { ...DEFAULT_COMPARISON.spec, optimizer: { name: "sam", base: DEFAULT_COMPARISON.spec.optimizer.base } };
   let setting: RunSpec;
@@ -143,21 +143,43 @@ export async function rhoFinderCommand(argv: string[]): Promise<number> {
     try {
       return fillSpec({ ...setting, seed, optimizer: { ...setting.optimizer, rho } });
     } catch (e) {
-      if (e instanceof SpecError) throw new UsageError(`rho-finder: ρ ${rho}: ${e.message}`);
+      if (e instanceof SpecError) throw new UsageError(`rho-finder: ρ ${rho}: ${flagMessage(e)}`);
       throw e;
     }
   };
   const specs: RunSpec[] = [];
   for (const seed of seeds) {
-    specs.push(baseSpec(seed));
+    try {
+      specs.push(baseSpec(seed));
+    } catch (e) {
+      if (e instanceof SpecError) throw new UsageError(`rho-finder: seed ${seed}: ${flagMessage(e)}`);
+      throw e;
+    }
     for (const rho of rhos) specs.push(samSpec(seed, rho));
   }
-  const out = resolve(String(f.out ?? "runs/rho-finder"));
+  const outGiven = f.out === undefined ? "runs/rho-finder" : String(f.out);
+  return { kind: "rho-finder", setting, rhos, seeds, specs, baseSpec, samSpec, outGiven, out: checkPathText(outGiven, "--out"), flags: f };
+}
+
+export async function rhoFinderCommand(argv: string[]): Promise<number> {
+  const plan = planRhoFinder(argv);
+  if (plan.kind === "help") {
+    process.stdout.write(
+      helpText(
+        "Usage: sharpness rho-finder [--spec FILE] [flags] [--rhos a,b,…] [--seeds 0,1,2] [--out DIR] [--jobs N]",
+        "Is SAM worth it here, and with which ρ? Runs the base optimizer and SAM (or --optimizer) over a\nlog-spaced ρ grid, seed-paired, picks ρ on a validation split carved from the training pool\n(--validation-size, default 1000), and reports the test-accuracy gain at that ρ with a 95% CI, the\nHessian λ_max of the base and SAM solutions, and a plot (rho-finder.html). Resumable.",
+        FLAGS,
+      ),
+    );
+    return 0;
+  }
+  const { setting, rhos, seeds, specs, baseSpec, samSpec, out, flags: f } = plan;
+  const name = setting.optimizer.name;
   const label = ALGORITHMS[name].label;
   process.stdout.write(`rho-finder: ${label} at ρ ∈ {${rhos.join(", ")}} and the base optimizer alone, seeds ${seeds.join(", ")}: ${specs.length} runs into ${out}\n`);
   const t0 = Date.now();
-  const code = await runSweepCommand(specs, out, f, { title: `rho-finder: ${label} over ρ`, definition: { rhoFinder: { setting, rhos, seeds } } });
-  if (code === 130) return code;
+  const code = await runSweepCommand(specs, plan.outGiven, f, { title: `rho-finder: ${label} over ρ`, definition: { rhoFinder: { setting, rhos, seeds } } });
+  if (code === 130 || f["dry-run"]) return code;
 
   // Collect what finished.
   const metric = (s: RunSpec) => readValidResult(out, runKey(s))?.metrics as RunMetrics | undefined;
@@ -189,7 +211,7 @@ export async function rhoFinderCommand(argv: string[]): Promise<number> {
   // Sharpness of the base and SAM(ρ*) solutions: λ_max on 512 training points, per seed.
   let sharpness: RhoFinderResult["sharpness"] = null;
   if (best) {
-    await initEngine((f.device as "auto") ?? "auto");
+    await startEngine((f.device as string | undefined) ?? "auto");
     const data = loadData(setting.data.name);
     const lambda = async (s: RunSpec): Promise<number | null> => {
       const dir = runDir(out, runKey(s));
@@ -282,3 +304,5 @@ ${r.sharpness ? `<p>Hessian λ_max on 512 training points, per seed: base ${esc(
 <p>Setting: <code>${esc(JSON.stringify(r.setting))}</code> with seeds ${r.seeds.join(", ")}; ${r.seconds.toFixed(0)} s. Runs and the sweep report are in this directory (report.html).</p>
 `;
 }
+
+export { FLAGS as RHO_FINDER_FLAGS };

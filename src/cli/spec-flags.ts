@@ -13,6 +13,14 @@ import { parseValue } from "../train/compare.js";
 
 export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/**
+ * A flag table without a prototype, so that `--constructor` or `--__proto__` is an unknown flag
+ * rather than a lookup that finds Object.prototype's members (args.ts indexes tables by name).
+ */
+export function flagTable<T>(table: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, table);
+}
+
 type Where = "run" | "data" | "model" | "optimizer" | "base";
 type FlagInfo = { field: string; where: Where; owners: { name: string; h: Hyper }[] };
 
@@ -25,7 +33,7 @@ const SELECTORS: Record<string, { where: Where; entries: Record<string, unknown>
 
 /** Every hyperparameter flag: where its field lives and which entries have it. */
 export const FLAG_INFO: Record<string, FlagInfo> = (() => {
-  const out: Record<string, FlagInfo> = {};
+  const out: Record<string, FlagInfo> = Object.create(null);
   const add = (where: Where, name: string, params: Params) => {
     for (const [field, h] of Object.entries(params)) {
       const flag = kebab(field);

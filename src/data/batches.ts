@@ -7,14 +7,37 @@ import { numpy as np, tree } from "@jax-js/jax";
 import { permutation, rng } from "../engine/prng.js";
 
 /** Arrays resident on the device. Dispose with `disposeDeviceSet`. */
-export type DeviceSet = { x: np.Array; y: np.Array; n: number };
+export type DeviceSet = {
+  /** Inputs, [n, inputDim] float32. */
+  x: np.Array;
+  /** int32 labels, [n]. */
+  y: np.Array;
+  /** Examples. */
+  n: number;
+};
 
-/** Upload inputs [n·d] and int32 labels [n] once. */
+/**
+ * Upload inputs [n·d] and int32 labels [n] once.
+ *
+ * @example
+ * ```ts
+ * const train = upload(ds.trainX, ds.trainY, ds.inputDim);
+ * ```
+ */
 export function upload(x: Float32Array, y: Int32Array, inputDim: number): DeviceSet {
   const n = y.length;
   return { x: np.array(x).reshape([n, inputDim]), y: np.array(y, { dtype: np.int32 }), n };
 }
 
+/**
+ * Free the device arrays of a {@link DeviceSet} (`s.x` and `s.y`); `s` must not be used after.
+ *
+ * @example
+ * ```ts
+ * const train = upload(ds.trainX, ds.trainY, ds.inputDim);
+ * try { … } finally { disposeDeviceSet(train); }
+ * ```
+ */
 export function disposeDeviceSet(s: DeviceSet): void {
   s.x.dispose();
   s.y.dispose();
@@ -23,6 +46,11 @@ export function disposeDeviceSet(s: DeviceSet): void {
 /**
  * The batches of one epoch: a permutation fixed by (seed, epoch), cut into full batches of
  * `batchSize` (the last partial batch is dropped so every step has one shape under jit).
+ *
+ * @example
+ * ```ts
+ * for (const idx of epochBatches(train.n, 128, seed, epoch)) { const b = take(train, idx); … }
+ * ```
  */
 export function epochBatches(n: number, batchSize: number, seed: number, epoch: number): Int32Array[] {
   const p = permutation(rng(seed, 1000 + epoch), n);
@@ -31,14 +59,28 @@ export function epochBatches(n: number, batchSize: number, seed: number, epoch: 
   return out;
 }
 
-/** Contiguous batches covering all n examples in order (for evaluation); the last may be short. */
+/**
+ * Contiguous batches covering all n examples in order (for evaluation); the last may be short.
+ *
+ * @example
+ * ```ts
+ * for (const idx of evalBatches(test.n, 1000)) { const { x, y } = take(test, idx); … }
+ * ```
+ */
 export function evalBatches(n: number, batchSize: number): Int32Array[] {
   const out: Int32Array[] = [];
   for (let i = 0; i < n; i += batchSize) out.push(Int32Array.from({ length: Math.min(batchSize, n - i) }, (_, k) => i + k));
   return out;
 }
 
-/** Gather rows `idx` of a device set. Does not consume `set`; returns owned arrays. */
+/**
+ * Gather rows `idx` of a device set. Does not consume `set`; returns owned arrays.
+ *
+ * @example
+ * ```ts
+ * const { x, y } = take(train, idx); // a batch; train stays usable
+ * ```
+ */
 export function take(set: DeviceSet, idx: Int32Array): { x: np.Array; y: np.Array } {
   const i = np.array(idx, { dtype: np.int32 });
   return { x: np.take(set.x.ref, i.ref, 0), y: np.take(set.y.ref, i, 0) };

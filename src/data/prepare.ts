@@ -9,11 +9,18 @@ import { DataError } from "./errors.js";
 /**
  * A stratified subset of `size` training examples: each class contributes ⌊size/K⌋ examples
  * (the first size mod K classes one more), drawn without replacement by the seed. The test
- * set is unchanged. `size` ≥ the training set returns it whole.
+ * set is unchanged. `size` equal to the training set's returns it whole; a larger one is a
+ * DataError (never clamped: the spec would then say one size and the run use another).
+ *
+ * @example
+ * ```ts
+ * const small = subsetTrain(loadFashionMnist(), 5000, 0); // 500 per class
+ * ```
  */
 export function subsetTrain(ds: ImageDataset, size: number, seed: number): ImageDataset {
   if (!Number.isInteger(size) || size < ds.numClasses) throw new DataError(`train size must be an integer ≥ ${ds.numClasses} (got ${size})`);
-  if (size >= ds.trainY.length) return ds;
+  if (size > ds.trainY.length) throw new DataError(`train size must be an integer in [${ds.numClasses}, ${ds.trainY.length}]: ${ds.name} has ${ds.trainY.length} training images (got ${size})`);
+  if (size === ds.trainY.length) return ds;
   const { trainX, trainY } = gather(ds, subsetIndices(ds, size, seed));
   return { ...ds, trainX, trainY };
 }
@@ -69,6 +76,11 @@ function gather(ds: ImageDataset, idx: number[]): { trainX: Float32Array; trainY
  * label drawn uniformly from the *other* K − 1 classes (so every chosen label is wrong).
  * Test labels stay clean. Returns the given labels and the mask of noisy examples. `stream`
  * picks the seed's random stream (2: the training labels; 6: a validation split's).
+ *
+ * @example
+ * ```ts
+ * const { given, noisy, count } = symmetricLabelNoise(small.trainY, 0.6, 10, 0); // count = 3000
+ * ```
  */
 export function symmetricLabelNoise(labels: Int32Array, rate: number, numClasses: number, seed: number, stream = 2): NoisyLabels {
   if (!(rate >= 0 && rate < 1)) throw new DataError(`label noise must be in [0, 1) (got ${rate})`);

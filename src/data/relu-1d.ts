@@ -14,7 +14,14 @@
 const X_GRID = [-5.5, -4.5, -3.5, -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5];
 const Y_OFFSETS = [-2, 1.5, 0, 0, 2, 1, 0, -1, 0, 1, 2, -1];
 
-/** The Blanc et al. / Maennel et al. 1-D data set as used in 002 Fig 7: 12 points (x, y). */
+/**
+ * The Blanc et al. / Maennel et al. 1-D data set as used in 002 Fig 7: 12 points (x, y).
+ *
+ * @example
+ * ```ts
+ * const r = trainReluNet1d(BLANC_1D, { method: "erm", seed: 0 });
+ * ```
+ */
 export const BLANC_1D: { readonly x: readonly number[]; readonly y: readonly number[] } = Object.freeze({
   x: Object.freeze(X_GRID.map((v) => v / 4 + 0.07)),
   y: Object.freeze(Y_OFFSETS.map((v) => 0.345 + v)),

@@ -20,15 +20,21 @@ import { DataError } from "./errors.js";
 
 /** Row-major design matrices; betaStar null when unknown. */
 export type RegressionProblem = {
+  /** Training rows. */
   n: number;
+  /** Features. */
   d: number;
+  /** Test rows. */
   nTest: number;
   /** n × d, row-major */
   X: Float64Array;
+  /** n training targets */
   y: Float64Array;
   /** nTest × d, row-major */
   Xtest: Float64Array;
+  /** nTest test targets */
   ytest: Float64Array;
+  /** The true β* (d numbers), or null when unknown */
   betaStar: Float64Array | null;
 };
 
@@ -61,6 +67,12 @@ function positiveInt(name: string, v: number, min: number): number {
  *
  * Defaults: n 20, nTest 1000, d 30, k 3, seed 0. Throws a one-line RangeError for options out
  * of range (integers n, nTest, d ≥ 1, k in [1, d], seed ≥ 0).
+ *
+ * @example
+ * ```ts
+ * const p = sparseRegression({ n: 20, d: 30, k: 3, seed: 1 });
+ * p.X.length; // 600
+ * ```
  */
 export function sparseRegression(opts: { n?: number; nTest?: number; d?: number; k?: number; seed?: number } = {}): RegressionProblem {
   const n = positiveInt("n", opts.n ?? 20, 1);
@@ -167,6 +179,11 @@ function matrix(json: Record<string, unknown>, name: string, width: number | nul
  * object with no other fields; X a non-empty list of equal-length non-empty lists of finite
  * numbers (n rows of width d); y n finite numbers; Xtest (required, non-empty) rows of width
  * d; ytest one finite number per row of Xtest; betaStar optional, d finite numbers.
+ *
+ * @example
+ * ```ts
+ * const problem = parseRegressionData(JSON.parse(readFileSync("mine.json", "utf8")));
+ * ```
  */
 export function parseRegressionData(json: unknown): RegressionProblem {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RunResult } from "../train/result.js";
+import { isDiverged, type RunResult } from "../train/result.js";
 import { canonicalJson, getPath, isObject, type RunSpec } from "../train/spec.js";
 import { sha256Hex } from "../train/sha256.js";
 import { listRuns, writeFileAtomic, type FailureRecord } from "../sweep/store.js";
@@ -21,11 +21,29 @@ import { ci95, mean } from "./stats.js";
 export const SUMMARY_FORMAT = "sharpness-aware-summary/1";
 
 /** The claim a sweep tests, shown at the top of the report. */
-export type Claim = { id: string; text: string; source: string; setting: string };
+export type Claim = {
+  /** A short id ("label-noise"). */
+  id: string;
+  /** The claim, one sentence. */
+  text: string;
+  /** Where it comes from (paper, figure). */
+  source: string;
+  /** The setting it is tested in, one line. */
+  setting: string;
+};
 
+/**
+ * Options of {@link writeSweepReport} and {@link summarizeRuns}.
+ *
+ * @example
+ * ```ts
+ * await writeSweepReport("runs/rho", { title: "ρ sweep", claim: CLAIM, extra: { totalSeconds: 620 } } satisfies ReportOptions);
+ * ```
+ */
 export type ReportOptions = {
   /** The report's heading (default "sharpness-aware — sweep report"). */
   title?: string;
+  /** The claim the sweep tests, shown at the top (and kept in summary.json). */
   claim?: Claim;
   /** Copied into summary.json as-is (e.g. totalSeconds, the sweep file); must not reuse a summary field's name. */
   extra?: Record<string, unknown>;
@@ -33,14 +51,32 @@ export type ReportOptions = {
 
 /** The per-group statistics, in this order in tables and summary.json. */
 export const GROUP_METRICS = ["testAccuracy", "bestTestAccuracy", "testLoss", "trainLoss", "trainAccuracy", "noisyTrainAccuracy", "skippedSteps", "seconds"] as const;
+/**
+ * One of the per-group metrics of GROUP_METRICS ("testAccuracy", …).
+ *
+ * @inline
+ */
 export type GroupMetric = (typeof GROUP_METRICS)[number];
 
-/** Mean and 95% CI half-width over a group's seeds (null: no value / fewer than 2 values); `values` in seed order, null and non-finite ones left out. */
+/**
+ * Mean and 95% CI half-width over a group's seeds (null: no value / fewer than 2 values); `values` in seed order, null and non-finite ones left out.
+ *
+ * @inline
+ */
 export type MetricStats = { mean: number | null; ci95: number | null; values: number[] };
 
+/**
+ * A run spec without its seed: what the runs of a group share.
+ *
+ * @inline
+ */
 export type SeedlessSpec = Omit<RunSpec, "seed">;
 
-/** Runs whose specs are equal except for the seed. */
+/**
+ * Runs whose specs are equal except for the seed.
+ *
+ * @inline
+ */
 export type GroupSummary = {
   /** First 12 hex digits of SHA-256 of the seedless spec's canonical JSON. */
   id: string;
@@ -48,49 +84,86 @@ export type GroupSummary = {
   label: string;
   /** The algorithm's name ("sam"). */
   optimizer: string;
+  /** The spec the runs share (without the seed). */
   spec: SeedlessSpec;
+  /** The seeds, in order. */
   seeds: number[];
   /** Run keys, in seed order. */
   keys: string[];
+  /** Runs in the group. */
   n: number;
+  /** Mean and 95% CI over the seeds, per metric. */
   metrics: Record<GroupMetric, MetricStats>;
 };
 
-/** A group against its SGD baseline, paired by seed (accuracy differences as fractions). */
+/**
+ * A group against its SGD baseline, paired by seed (accuracy differences as fractions).
+ *
+ * @inline
+ */
 export type Comparison = {
+  /** The group's id. */
   group: string;
+  /** The group's label. */
   label: string;
+  /** The SGD baseline group's id. */
   baseline: string;
+  /** The baseline's label. */
   baselineLabel: string;
   /** The seeds both groups have. */
   seeds: number[];
+  /** Pairs (seeds both groups have). */
   n: number;
   /** Seeds where the group's final test accuracy is higher. */
   wins: number;
+  /** Mean paired difference of final test accuracy (fraction). */
   meanDiff: number;
+  /** Its 95% t half-width (null below 2 pairs). */
   ci: number | null;
+  /** Mean paired difference of best-epoch test accuracy. */
   bestMeanDiff: number;
+  /** Its 95% t half-width (null below 2 pairs). */
   bestCi: number | null;
   /** The verdict line on final test accuracy, and its best-epoch companion. */
   verdict: string;
+  /** The verdict line on best-epoch test accuracy. */
   bestVerdict: string;
 };
 
+/**
+ * What summary.json holds (schema/summary.schema.json): the groups of runs that differ only in
+ * the seed with their statistics, the paired comparisons against SGD, every result, the failed
+ * runs, and what varies between groups; plus `ReportOptions.extra`'s fields.
+ *
+ * @example
+ * ```ts
+ * const { summary } = await writeSweepReport("runs/cmp");
+ * for (const g of summary.groups) console.log(g.label, g.metrics.testAccuracy.mean, g.metrics.testAccuracy.ci95);
+ * ```
+ */
 export type Summary = {
+  /** Always "sharpness-aware-summary/1". */
   format: typeof SUMMARY_FORMAT;
+  /** The report's heading. */
   title: string;
+  /** The claim tested, when given. */
   claim?: Claim;
+  /** The groups (runs equal but for the seed), each with mean ± 95% CI per metric. */
   groups: GroupSummary[];
+  /** Each group against its SGD baseline, paired by seed (where there is an SGD group). */
   comparisons: Comparison[];
   /** Ordered by group, then seed. */
   results: RunResult[];
+  /** The runs that failed, with their errors. */
   failed: FailureRecord[];
   /** Dotted spec paths (leaves, seed excluded) whose values differ between groups that have them. */
   varying: string[];
+  /** Keys of the results whose final test loss is not finite (result.ts isDiverged), in result order. */
+  diverged: string[];
 } & { [extra: string]: unknown };
 
 const DEFAULT_TITLE = "sharpness-aware — sweep report";
-const RESERVED = new Set(["format", "title", "claim", "groups", "comparisons", "results", "failed", "varying"]);
+const RESERVED = new Set(["format", "title", "claim", "groups", "comparisons", "results", "failed", "varying", "diverged"]);
 
 const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
@@ -157,7 +230,15 @@ function baselineOf(g: GroupSummary, sgd: GroupSummary[]): GroupSummary | undefi
  * varies between groups, and each non-SGD group's paired comparison with its SGD baseline.
  * A result given twice (same key) counts once; a failure whose key has a result is left out.
  *
+ * Does not change its arguments (sorts copies).
+ *
  * @throws Error when `opts.extra` names a field of the summary.
+ *
+ * @example
+ * ```ts
+ * const { results, failures } = listRuns("runs/cmp");
+ * const summary = summarizeRuns(results.filter((r) => r.format === RESULT_FORMAT) as RunResult[], failures);
+ * ```
  */
 export function summarizeRuns(results: RunResult[], failed: FailureRecord[], opts: ReportOptions = {}): Summary {
   for (const k of Object.keys(opts.extra ?? {})) if (RESERVED.has(k)) throw new Error(`report extra field ${JSON.stringify(k)} clashes with a summary field`);
@@ -220,6 +301,7 @@ export function summarizeRuns(results: RunResult[], failed: FailureRecord[], opt
     results: raw.flatMap((g) => g.rs),
     failed: failed.filter((f) => !keys.has(f.key)),
     varying: varyingPaths(groups.map((g) => g.spec)),
+    diverged: raw.flatMap((g) => g.rs).filter(isDiverged).map((r) => r.key),
   };
   return Object.assign(summary, opts.extra ?? {});
 }
@@ -232,6 +314,7 @@ export function sweepVerdict(s: Summary): string {
   if (s.results.length === 0) lines.push("no results yet");
   else if (lines.length === 0) lines.push(`${plural(s.results.length, "result")} in ${plural(s.groups.length, "group")}; no SGD baseline to compare with`);
   if (s.failed.length) lines.push(`${plural(s.failed.length, "run")} failed (see report.html)`);
+  if (s.diverged?.length) lines.push(`${plural(s.diverged.length, "run")} diverged: final test loss not finite (see report.html)`);
   return lines.join("\n");
 }
 
@@ -362,8 +445,13 @@ export async function renderSweepBody(s: Summary): Promise<string> {
   const extra = Object.fromEntries(Object.entries(s).filter(([k]) => !RESERVED.has(k)));
 
   const verdictItems = s.results.length === 0 ? ["<li>No results yet.</li>"] : s.comparisons.length === 0 ? ["<li>No SGD group to compare with (paired comparisons need an optimizer “sgd” group).</li>"] : s.comparisons.flatMap((c) => [`<li>${esc(c.verdict)}</li>`, `<li>${esc(c.bestVerdict)}</li>`]);
+  const diverged = new Set(s.diverged ?? []);
+  if (diverged.size) {
+    const which = s.results.filter((r) => diverged.has(r.key)).map((r) => `${groupOf.get(r.key)?.label ?? r.label} seed ${r.seed}`);
+    verdictItems.push(`<li class="diverged"><b>${esc(plural(diverged.size, "run"))} diverged</b> (final test loss not finite: the accuracies of ${diverged.size === 1 ? "that run" : "those runs"} mean nothing, and ${diverged.size === 1 ? "it counts" : "they count"} in the means above as they are): ${esc(which.join("; "))}.</li>`);
+  }
 
-  return `<p class="counts">${esc(`${plural(s.results.length, "result")}, ${s.failed.length} failed`)}${s.groups.length ? esc(` — ${plural(s.groups.length, "group")}`) : ""}${s.varying.length ? `; varying: ${s.varying.map((p) => `<code>${esc(p)}</code>`).join(", ")}` : ""}</p>
+  return `<p class="counts">${esc(`${plural(s.results.length, "result")}, ${s.failed.length} failed${diverged.size ? `, ${diverged.size} diverged` : ""}`)}${s.groups.length ? esc(` — ${plural(s.groups.length, "group")}`) : ""}${s.varying.length ? `; varying: ${s.varying.map((p) => `<code>${esc(p)}</code>`).join(", ")}` : ""}</p>
 <div class="verdict"><b>What came out</b> (paired by seed; final = last epoch, no early stopping):<ul>
 ${verdictItems.join("\n")}
 </ul></div>
@@ -382,7 +470,7 @@ ${s.results
   .map((r) => {
     const m = r.metrics;
     const skipped = m.skippedSteps ? ` (${m.skippedSteps} steps skipped: NaN/Inf)` : "";
-    return `<tr><td>${esc(groupOf.get(r.key)?.label ?? r.label)}</td><td>${esc(r.seed)}</td><td><code>${esc(r.key)}</code></td><td>${pct(m.testAccuracy)}</td><td>${pct(m.bestTestAccuracy)} (${esc(m.bestEpoch)})</td><td>${num(m.testLoss, 4)}</td><td>${pct(m.trainAccuracy)}</td><td>${pct(m.noisyTrainAccuracy)}</td><td>${esc(m.epochs)}${skipped}</td><td>${num(r.seconds, 1)}</td></tr>`;
+    return `<tr><td>${esc(groupOf.get(r.key)?.label ?? r.label)}</td><td>${esc(r.seed)}</td><td><code>${esc(r.key)}</code></td><td>${pct(m.testAccuracy)}</td><td>${pct(m.bestTestAccuracy)} (${esc(m.bestEpoch)})</td><td>${diverged.has(r.key) ? "<b>diverged</b>" : num(m.testLoss, 4)}</td><td>${pct(m.trainAccuracy)}</td><td>${pct(m.noisyTrainAccuracy)}</td><td>${esc(m.epochs)}${skipped}</td><td>${num(r.seconds, 1)}</td></tr>`;
   })
   .join("\n")}
 </table>`
@@ -422,11 +510,7 @@ ${await renderSweepBody(s)}
 `;
 }
 
-/**
- * (Re)build DIR/summary.json and DIR/report.html from whatever results exist under DIR (partial
- * sweeps included), each written atomically. Returns the summary and a short plain-text verdict
- * for the terminal.
- */
+/** The order of the runs in DIR/sweep.json (key → index), or empty when there is none. */
 function sweepOrder(dir: string): Map<string, number> {
   try {
     const keys = JSON.parse(readFileSync(join(dir, "sweep.json"), "utf8")).keys;
@@ -436,6 +520,19 @@ function sweepOrder(dir: string): Map<string, number> {
   }
 }
 
+/**
+ * (Re)build DIR/summary.json and DIR/report.html from whatever results exist under DIR (partial
+ * sweeps included), each written atomically. Returns the summary and a short plain-text verdict
+ * for the terminal. Training runs only (task runs are reported by their experiments); runs in
+ * the order of DIR/sweep.json where there is one. summary.json follows
+ * schema/summary.schema.json.
+ *
+ * @example
+ * ```ts
+ * const { summary, verdict } = await writeSweepReport("runs/rho", { title: "ρ sweep" });
+ * console.log(verdict, summary.groups.length);
+ * ```
+ */
 export async function writeSweepReport(dir: string, opts: ReportOptions = {}): Promise<{ summary: Summary; verdict: string }> {
   const listed = listRuns(dir);
   // Training runs only: task runs (experiments/tasks.ts) have their experiments' reports.

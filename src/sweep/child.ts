@@ -31,6 +31,11 @@ import { runDir, writeResult } from "./store.js";
 
 /** Run `spec` with its files under `<dir>/runs/<key>/`. */
 export type RunRequest = { type: "run"; spec: unknown; dir: string };
+/**
+ * Progress of the run in a child process: epoch and step counts and a recent loss.
+ *
+ * @inline
+ */
 export type ChildProgress = { type: "progress"; epoch: number; epochs: number; step: number; steps: number; loss: number };
 export type ChildMessage =
   | { type: "ready" }

@@ -10,7 +10,13 @@ import { dirname, join } from "node:path";
 import type { StoredResult } from "../experiments/tasks.js";
 import type { ChildMessage, ChildProgress, RunRequest } from "./child.js";
 
+/**
+ * How one run on the pool ended: "done" with its stored result (and its metrics.jsonl text),
+ * "error" (it threw: retrying gives the same), "crashed" (its process died: worth retrying) or
+ * "stopped" (on request, after writing a checkpoint).
+ */
 export type RunOutcome =
+  /** Finished: the result as stored in result.json, and the run's metrics lines. */
   | { status: "done"; result: StoredResult; metrics: string }
   /** The run threw (bad input, non-finite error…): retrying gives the same. */
   | { status: "error"; message: string }
@@ -19,6 +25,11 @@ export type RunOutcome =
   /** Stopped on request after writing a checkpoint. */
   | { status: "stopped" };
 
+/**
+ * A progress report of the run in a slot (epoch or step counts, throttled by the child process).
+ *
+ * @inline
+ */
 export type SlotProgress = Omit<ChildProgress, "type">;
 
 type Slot = {
@@ -31,6 +42,11 @@ type Slot = {
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), "child.js");
 
+/**
+ * Options of {@link RunPool}.
+ *
+ * @inline
+ */
 export type PoolOptions = {
   /** Processes (default 1). */
   size?: number;
@@ -41,12 +57,21 @@ export type PoolOptions = {
 };
 
 /**
+ * A pool of `size` run processes: `run(spec, dir, key)` waits for a free slot and resolves with
+ * the run's {@link RunOutcome}; a process that dies mid-run resolves "crashed" and is replaced on
+ * the next request. `stop()` asks the runs in progress to checkpoint and exit; `close()` ends
+ * the idle processes. Sweeps ({@link runLocal}) and queue workers ({@link runWorker}) run on it.
+ *
  * @example
+ * ```ts
  * const pool = new RunPool({ size: 2 });
- * const outcome = await pool.run(spec, "runs/sweep");   // files in runs/sweep/runs/<key>/
+ * const spec = fillAnySpec({ seed: 0, optimizer: { name: "sam", base: { name: "sgd", lr: 0.05 } } });
+ * const outcome = await pool.run(spec, "runs/sweep", anyRunKey(spec)); // files in runs/sweep/runs/<key>/
  * await pool.close();
+ * ```
  */
 export class RunPool {
+  /** The number of processes (slots), at least 1. */
   readonly size: number;
   private slots: Slot[];
   private waiting: (() => void)[] = [];
@@ -109,7 +134,7 @@ export class RunPool {
     this.waiting.shift()?.();
   }
 
-  /** Run one spec with its files in `<dir>/runs/<key>/`; waits for a free slot. */
+  /** Run one spec (filled, with its key `key`) with its files in `<dir>/runs/<key>/`; waits for a free slot. */
   async run(spec: unknown, dir: string, key: string): Promise<RunOutcome> {
     let slot = this.slots.find((s) => !s.job);
     while (!slot) {

@@ -38,11 +38,20 @@ import type { PlannedRun, SweepEvent, SweepOutcome } from "./local.js";
 import { RunPool, type SlotProgress } from "./pool.js";
 import { isValidResult, runDir, triageRuns, writeFailure, writeResult, type FailureRecord } from "./store.js";
 
-/** A queue that cannot be used (bad URL, no server): one line, the CLI exits 2. */
+/**
+ * A queue that cannot be used (bad URL, no server): a one-line message; the CLI exits 2.
+ *
+ * @example
+ * ```ts
+ * try { await checkRedis(url); } catch (e) { if (e instanceof QueueError) console.error(e.message); }
+ * ```
+ */
 export class QueueError extends Error {
+  /** Always "QueueError". */
   override name = "QueueError";
 }
 
+/** The BullMQ queue name runs go to unless `queueName` says otherwise. */
 export const DEFAULT_QUEUE = "sharpness-runs";
 const JOB_NAME = "run";
 
@@ -137,6 +146,11 @@ function socketError(e: NodeJS.ErrnoException, t: Target): string {
 /**
  * Parse and check a redis:// URL and that a server answers PING within ~3 s; throws a one-line
  * QueueError ("cannot reach Redis at redis://127.0.0.1:1: connection refused").
+ *
+ * @example
+ * ```ts
+ * await checkRedis("redis://127.0.0.1:6379"); // throws QueueError when nothing answers
+ * ```
  */
 export async function checkRedis(url: string, timeoutMs = 3_000): Promise<void> {
   const t = parseRedisUrl(url);
@@ -233,11 +247,17 @@ function warnings(report: (message: string) => void, shown: string) {
   };
 }
 
+/**
+ * Options of {@link runQueued}.
+ *
+ * @inline
+ */
 export type QueuedOptions = {
   /** redis://HOST:PORT */
   url: string;
   /** Retry jobs that failed for good (and runs recorded as failed in `dir`). */
   retryFailed?: boolean;
+  /** Called on every {@link SweepEvent}, as with {@link runLocal}. */
   onEvent?: (e: SweepEvent) => void;
   /** Trouble that does not end the sweep (Redis unreachable, a job that vanished). */
   onWarning?: (message: string) => void;
@@ -267,6 +287,12 @@ type Tracked = {
  * starts and ends between two polls has only "run-end", with slot -1), "run-end", "run-failed"
  * (`retrying` for an attempt that failed or a lost worker's job put back). `executed` counts
  * the results collected from the queue (computed now or earlier).
+ *
+ * @example
+ * ```ts
+ * const { done } = runQueued(planRuns(specs), "runs/rho", { url: "redis://127.0.0.1:6379" });
+ * const { executed, failed } = await done; // workers elsewhere run the jobs
+ * ```
  */
 export function runQueued(runs: PlannedRun[], dir: string, opts: QueuedOptions): { done: Promise<SweepOutcome>; stop: () => Promise<void> } {
   const target = parseRedisUrl(opts.url);
@@ -455,7 +481,20 @@ export function runQueued(runs: PlannedRun[], dir: string, opts: QueuedOptions):
   };
 }
 
-export type WorkerEvent = { type: string; key?: string; message?: string };
+/**
+ * What {@link runWorker} reports: `type` is "run-start", "run-end", "run-failed", "run-retry",
+ * "run-stopped", "stalled" or "warning", with the run's key and a message where there is one.
+ *
+ * @inline
+ */
+export type WorkerEvent = {
+  /** The event's kind (see above). */
+  type: string;
+  /** The run's key, for run events. */
+  key?: string;
+  /** A one-line message (the run's label, an error, a warning). */
+  message?: string;
+};
 
 /**
  * A worker: takes jobs and runs each in a `RunPool` child (pool size = BullMQ concurrency =
@@ -466,6 +505,13 @@ export type WorkerEvent = { type: string; key?: string; message?: string };
  * checkpoints the runs in progress, puts their jobs back in the queue, closes the worker; `done`
  * resolves after it. Events: "run-start", "run-end", "run-failed", "run-retry", "run-stopped",
  * "stalled" (a lost worker's job put back), "warning" (Redis trouble; the worker keeps trying).
+ *
+ * @example
+ * ```ts
+ * const w = runWorker({ url: "redis://127.0.0.1:6379", jobs: 2, onEvent: (e) => console.log(e.type, e.key ?? "") });
+ * process.once("SIGINT", () => void w.stop());
+ * await w.done;
+ * ```
  */
 export function runWorker(opts: { url: string; jobs: number; onEvent?: (e: WorkerEvent) => void; queueName?: string }): { done: Promise<void>; stop: () => Promise<void> } {
   const target = parseRedisUrl(opts.url);

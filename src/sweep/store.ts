@@ -12,7 +12,14 @@ import { RESULT_FORMAT } from "../train/result.js";
 import { SpecError } from "../train/spec.js";
 import { anyRunKey, isTaskResult, TASK_RESULT_FORMAT, type StoredResult } from "../experiments/tasks.js";
 
-/** Write `text` to `path` atomically: a temp file in the same directory, fsync, rename. */
+/**
+ * Write `text` to `path` atomically: a temp file in the same directory, fsync, rename.
+ *
+ * @example
+ * ```ts
+ * writeFileAtomic("runs/x/summary.json", JSON.stringify(summary) + "\n");
+ * ```
+ */
 export function writeFileAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -44,7 +51,15 @@ export function isValidResult(r: unknown, key: string): r is StoredResult {
   return Array.isArray(x.history) && x.history.length === x.spec.epochs;
 }
 
-/** The valid result of `key` under `dir`, or null (missing, partial, corrupted or stale). */
+/**
+ * The valid result of `key` under `dir`, or null (missing, partial, corrupted or stale).
+ *
+ * @example
+ * ```ts
+ * const r = readValidResult("runs/cmp", key);
+ * if (r === null) console.log("to run:", key);
+ * ```
+ */
 export function readValidResult(dir: string, key: string): StoredResult | null {
   const file = join(runDir(dir, key), "result.json");
   if (!existsSync(file)) return null;
@@ -57,7 +72,14 @@ export function readValidResult(dir: string, key: string): StoredResult | null {
   return isValidResult(r, key) ? r : null;
 }
 
-/** Store a finished run's result (and its metrics lines) atomically; idempotent per key. */
+/**
+ * Store a finished run's result (and its metrics lines) atomically; idempotent per key.
+ *
+ * @example
+ * ```ts
+ * writeResult("runs/cmp", result, metricsLines); // runs/cmp/runs/<key>/{spec,result}.json, metrics.jsonl
+ * ```
+ */
 export function writeResult(dir: string, r: StoredResult, metricsJsonl?: string): void {
   const d = runDir(dir, r.key);
   writeFileAtomic(join(d, "spec.json"), JSON.stringify(r.spec, null, 2) + "\n");
@@ -66,7 +88,26 @@ export function writeResult(dir: string, r: StoredResult, metricsJsonl?: string)
   rmSync(join(d, "failed.json"), { force: true });
 }
 
-export type FailureRecord = { key: string; error: string; attempts: number; at: string; spec?: unknown };
+/**
+ * What `failed.json` holds for a run that failed for good.
+ *
+ * @example
+ * ```ts
+ * for (const f of listRuns("runs/x").failures) console.log(f.key, f.attempts, f.error);
+ * ```
+ */
+export type FailureRecord = {
+  /** The run's key. */
+  key: string;
+  /** The error, one line. */
+  error: string;
+  /** Attempts made. */
+  attempts: number;
+  /** When it failed for good (ISO 8601). */
+  at: string;
+  /** The run's spec, when known. */
+  spec?: unknown;
+};
 
 export function writeFailure(dir: string, f: FailureRecord): void {
   writeFileAtomic(join(runDir(dir, f.key), "failed.json"), JSON.stringify(f, null, 1) + "\n");
@@ -101,7 +142,14 @@ export function triageRuns<R extends { key: string }>(dir: string, runs: R[], re
   return { results, failed, pending, skipped: results.length, failedBefore: failed.length };
 }
 
-/** Every valid result and every recorded failure under `dir` (keys sorted). */
+/**
+ * Every valid result and every recorded failure under `dir` (keys sorted).
+ *
+ * @example
+ * ```ts
+ * const { results, failures } = listRuns("runs/cmp");
+ * ```
+ */
 export function listRuns(dir: string): { results: StoredResult[]; failures: FailureRecord[] } {
   const root = join(dir, "runs");
   const results: StoredResult[] = [];

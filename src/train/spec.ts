@@ -19,29 +19,90 @@ import { ALGORITHMS, BASES, DATASETS, MODELS, RUN_PARAMS, baseLearningRate, type
 import { sha256Hex } from "./sha256.js";
 import type { GradientTransformation } from "../optim/types.js";
 import type { SharpnessAwareOptimizer } from "../sam/core.js";
+import { trainSizeProblem, validationSizeProblem } from "../data/sizes.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
-export type BaseSpec = { name: string; lr: number; [k: string]: JsonValue };
-export type OptimizerSpec = { name: string; base: BaseSpec; [k: string]: JsonValue };
-export type DataSpec = { name: string; trainSize: number; labelNoise: number; validationSize?: number };
-export type ModelSpec = { name: string; batchNorm: boolean; [k: string]: JsonValue };
+/** A run spec's base optimizer: its registry name ({@link BASES}), learning rate and other hyperparameters. */
+export type BaseSpec = {
+  /** "sgd", "adam" or "adamw". */
+  name: string;
+  /** The learning rate. */
+  lr: number;
+  /** The base's other hyperparameters (momentum, weightDecay, …), by spec name. */
+  [k: string]: JsonValue;
+};
+/** A run spec's optimizer: its registry name ({@link ALGORITHMS}), its base and its hyperparameters. */
+export type OptimizerSpec = {
+  /** "sam", "asam", … ("sgd": the base alone). */
+  name: string;
+  /** The wrapped base optimizer. */
+  base: BaseSpec;
+  /** The algorithm's hyperparameters (rho, …), by spec name. */
+  [k: string]: JsonValue;
+};
+/** A run spec's data set ({@link DATASETS}). */
+export type DataSpec = {
+  /** "fashion-mnist" or "mnist". */
+  name: string;
+  /** Training examples (a stratified subset). */
+  trainSize: number;
+  /** Fraction of training labels made wrong, in [0, 1). */
+  labelNoise: number;
+  /** Examples held out for validation (absent: 0). */
+  validationSize?: number;
+};
+/** A run spec's model ({@link MODELS}). */
+export type ModelSpec = {
+  /** "mlp" or "cnn". */
+  name: string;
+  /** BatchNorm after hidden / conv layers. */
+  batchNorm: boolean;
+  /** The model's other fields (hidden, …). */
+  [k: string]: JsonValue;
+};
 
-/** A filled, validated run spec. */
+/**
+ * A filled, validated run spec.
+ *
+ * @example
+ * ```ts
+ * const spec: RunSpec = fillSpec({ optimizer: { name: "sam", rho: 0.1, base: { name: "sgd", lr: 0.05 } }, epochs: 5 });
+ * ```
+ */
 export type RunSpec = {
+  /** The data set. */
   data: DataSpec;
+  /** The model. */
   model: ModelSpec;
+  /** The optimizer and its base. */
   optimizer: OptimizerSpec;
+  /** Epochs to train. */
   epochs: number;
+  /** Batch size. */
   batchSize: number;
+  /** Seed of the data subset, label noise, initialization and shuffling. */
   seed: number;
   /** Per-epoch telemetry in the history (absent: off). */
   telemetry?: boolean;
 };
 
-/** A spec field that is missing, unknown or out of range; `path` is the dotted field. */
+/**
+ * A spec field that is missing, unknown or out of range; `path` is the dotted field. The message
+ * is one line ("optimizer.rho must be a finite number ≥ 0 (got -1)").
+ *
+ * @example
+ * ```ts
+ * try { fillSpec(json); } catch (e) { if (e instanceof SpecError) console.error(e.path, e.message); }
+ * ```
+ */
 export class SpecError extends Error {
+  /** Always "SpecError". */
   override name = "SpecError";
+  /**
+   * @param message The one-line message.
+   * @param path The dotted path of the bad field ("optimizer.rho"); "" when it is the whole spec.
+   */
   constructor(
     message: string,
     readonly path: string = "",
@@ -50,7 +111,38 @@ export class SpecError extends Error {
   }
 }
 
-const show = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+/** A value for a one-line message: JSON for strings and objects, cut to 60 characters (a deeply nested value never overflows the stack here). */
+function show(v: unknown): string {
+  let s: string;
+  try {
+    s = typeof v === "string" || (v !== null && typeof v === "object") ? (JSON.stringify(v) ?? String(v)) : String(v);
+  } catch {
+    s = Array.isArray(v) ? "a list nested too deeply to show" : "an object nested too deeply to show";
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+}
+/** `k` is an own key of `o` (never one inherited from Object.prototype, such as "constructor"). */
+const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+/** A field name as messages show it: bare when it looks like one, else quoted and cut. */
+const field = (k: string) => (/^[A-Za-z_$][\w$]{0,39}$/.test(k) ? k : show(k));
+/** The most levels of nested lists and objects a spec or sweep file may have (a real one has 4). */
+export const MAX_NESTING = 64;
+
+/** `v` nests lists/objects deeper than `max` levels (checked without recursion, so any depth is safe). */
+export function nestedDeeperThan(v: unknown, max = MAX_NESTING): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  let seen = 0;
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== "object") continue;
+    if (d >= max) return true;
+    // Bounded work: a wide but shallow value is fine, it is looked at once.
+    if (++seen > 1_000_000) return false;
+    for (const y of Array.isArray(x) ? x : Object.values(x)) if (y !== null && typeof y === "object") stack.push([y, d + 1]);
+  }
+  return false;
+}
+
 /** A plain JSON object (not null, not an array). */
 export const isObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === "object" && !Array.isArray(v);
 const join = (path: string, k: string) => (path ? `${path}.${k}` : k);
@@ -78,12 +170,12 @@ function fillComponent(path: string, kind: string, entries: Record<string, { par
   if (given === undefined) given = {};
   if (!isObject(given)) throw new SpecError(`${path} must be an object (got ${show(given)})`, path);
   const name = given.name ?? fallback;
-  if (typeof name !== "string" || !(name in entries)) throw new SpecError(`${join(path, "name")} must be one of ${Object.keys(entries).join(", ")} (got ${show(name)})`, join(path, "name"));
+  if (typeof name !== "string" || !has(entries, name)) throw new SpecError(`${join(path, "name")} must be one of ${Object.keys(entries).join(", ")} (got ${show(name)})`, join(path, "name"));
   const params = entries[name].params;
   for (const k of Object.keys(given)) {
-    if (k === "name" || nested.includes(k) || k in params) continue;
+    if (k === "name" || nested.includes(k) || has(params, k)) continue;
     const known = Object.keys(params);
-    throw new SpecError(`${join(path, k)}: ${JSON.stringify(k)} is not a hyperparameter of ${kind} ${name} (${known.length ? `it takes ${known.join(", ")}` : "it takes none"})`, join(path, k));
+    throw new SpecError(`${join(path, field(k))}: ${show(k)} is not a hyperparameter of ${kind} ${name} (${known.length ? `it takes ${known.join(", ")}` : "it takes none"})`, join(path, k));
   }
   const out: Record<string, JsonValue> = { name };
   for (const [k, h] of Object.entries(params)) setFilled(out, k, h, checkField(join(path, k), h, given[k]));
@@ -104,11 +196,17 @@ export const SECTIONS = { data: DATASETS, model: MODELS, optimizer: ALGORITHMS, 
 /**
  * Check `input` and fill every default. Throws `SpecError` naming the first bad field.
  *
- * @example fillSpec({ optimizer: { name: "sam", rho: 0.1, base: { name: "sgd", lr: 0.05 } } })
+ * Returns a new object; does not change `input`.
+ *
+ * @example
+ * ```ts
+ * fillSpec({ optimizer: { name: "sam", rho: 0.1, base: { name: "sgd", lr: 0.05 } } })
+ * ```
  */
 export function fillSpec(input: unknown): RunSpec {
   if (!isObject(input)) throw new SpecError(`a run spec must be a JSON object (got ${show(input)})`);
-  for (const k of Object.keys(input)) if (!TOP.includes(k)) throw new SpecError(`${k}: unknown field of a run spec (fields: ${TOP.join(", ")})`, k);
+  if (nestedDeeperThan(input)) throw new SpecError(`a run spec nests lists or objects more than ${MAX_NESTING} levels deep`);
+  for (const k of Object.keys(input)) if (!TOP.includes(k)) throw new SpecError(`${field(k)}: unknown field of a run spec (fields: ${TOP.join(", ")})`, k);
   const data = fillComponent("data", "data set", DATASETS, input.data, "fashion-mnist") as DataSpec;
   const model = fillComponent("model", "model", MODELS, input.model, "mlp") as ModelSpec;
   const spec: RunSpec = { data, model, optimizer: fillOptimizerSpec(input.optimizer), epochs: 0, batchSize: 0, seed: 0 };
@@ -129,8 +227,18 @@ export function fillOptimizerSpec(input: unknown): OptimizerSpec {
   return opt as OptimizerSpec;
 }
 
+/** Seeds feed 32-bit generators (engine/prng.ts): a larger one would silently repeat a smaller one's run under another key. */
+export const MAX_SEED = 0xffffffff;
+
 function crossChecks(s: RunSpec): void {
   const o = s.optimizer;
+  if (s.seed > MAX_SEED) throw new SpecError(`seed must be an integer in [0, ${MAX_SEED}] (got ${s.seed})`, "seed");
+  // Sizes the data set cannot give are errors, never clamped (data/sizes.ts).
+  const sizeMin = (DATASETS[s.data.name].params.trainSize as { min?: number }).min ?? 1;
+  const trainProblem = trainSizeProblem(s.data.name, s.data.trainSize, sizeMin);
+  if (trainProblem) throw new SpecError(trainProblem, "data.trainSize");
+  const validationProblem = validationSizeProblem(s.data.name, s.data.trainSize, s.data.validationSize ?? 0);
+  if (validationProblem) throw new SpecError(validationProblem, "data.validationSize");
   if (s.batchSize > s.data.trainSize) throw new SpecError(`batchSize ${s.batchSize} is larger than data.trainSize ${s.data.trainSize}`, "batchSize");
   if (typeof o.m === "number") {
     if (s.batchSize % o.m !== 0) throw new SpecError(`optimizer.m must divide batchSize ${s.batchSize} (got ${o.m})`, "optimizer.m");
@@ -163,12 +271,27 @@ function crossChecks(s: RunSpec): void {
   }
 }
 
-/** The base optimizer a (filled) spec describes. */
+/**
+ * The base optimizer a (filled) spec describes.
+ *
+ * @example
+ * ```ts
+ * const base = buildBase(fillSpec({ optimizer: { name: "sgd", base: { name: "sgd", lr: 0.05 } } }), { stepsPerEpoch: 78, totalSteps: 780, seed: 0 });
+ * ```
+ */
 export function buildBase(s: RunSpec, ctx: BuildContext): GradientTransformation<any> {
   return BASES[s.optimizer.base.name].create(s.optimizer.base, ctx);
 }
 
-/** The optimizer a (filled) spec describes, for a run of `ctx.totalSteps` steps. */
+/**
+ * The optimizer a (filled) spec describes, for a run of `ctx.totalSteps` steps.
+ *
+ * @example
+ * ```ts
+ * const spec = fillSpec({ optimizer: { name: "fsam", base: { name: "sgd", lr: 0.05 } } });
+ * const opt = buildOptimizer(spec, { stepsPerEpoch: 78, totalSteps: 780, seed: spec.seed });
+ * ```
+ */
 export function buildOptimizer(s: RunSpec, ctx: BuildContext): SharpnessAwareOptimizer<any> {
   return buildFromOptimizerSpec(s.optimizer, ctx);
 }
@@ -185,7 +308,14 @@ export function buildFromOptimizerSpec(spec: OptimizerSpec, context: BuildContex
   return entry.create(o, BASES[b.name].create(b, ctx), { ...ctx, lr: baseLearningRate(b, ctx), lr0: b.lr });
 }
 
-/** JSON with object keys sorted at every level: the form that is hashed. */
+/**
+ * JSON with object keys sorted at every level: the form that is hashed.
+ *
+ * @example
+ * ```ts
+ * canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }); // '{"a":[2,{"c":4,"d":3}],"b":1}'
+ * ```
+ */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
   if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(",")}}`;
@@ -193,7 +323,15 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** The run's key: the first 16 hex digits of SHA-256 of the filled spec's canonical JSON. */
+/**
+ * The run's key: the first 16 hex digits of SHA-256 of the filled spec's canonical JSON.
+ *
+ * @example
+ * ```ts
+ * const s = { seed: 1, optimizer: { name: "sam", base: { name: "sgd", lr: 0.05 } } };
+ * runKey(s) === runKey(fillSpec(s)); // true: filled before hashing
+ * ```
+ */
 export function runKey(spec: unknown): string {
   return sha256Hex(canonicalJson(fillSpec(spec))).slice(0, 16);
 }
@@ -204,6 +342,11 @@ const num = (v: JsonValue) => (typeof v === "number" ? String(Number(v.toPrecisi
  * A human label for the optimizer of a run: its name, ρ, and every other hyperparameter that
  * differs from its default ("SAM ρ=0.1", "F-SAM ρ=0.1 λ=0.6"). The plain optimizer is named
  * after its base ("SGD", "Adam").
+ *
+ * @example
+ * ```ts
+ * specLabel(fillSpec({ optimizer: { name: "fsam", rho: 0.1, lambda: 0.6, base: { name: "sgd", lr: 0.05 } } })); // "F-SAM ρ=0.1 λ=0.6"
+ * ```
  */
 export function specLabel(s: RunSpec): string {
   const entry = ALGORITHMS[s.optimizer.name];
@@ -217,7 +360,14 @@ export function specLabel(s: RunSpec): string {
   return [head, ...parts].join(" ");
 }
 
-/** The value at a dotted path ("optimizer.rho"), or undefined. */
+/**
+ * The value at a dotted path ("optimizer.rho"), or undefined.
+ *
+ * @example
+ * ```ts
+ * getPath(fillSpec({ optimizer: { name: "sam", base: { name: "sgd", lr: 0.05 } } }), "optimizer.rho"); // 0.05
+ * ```
+ */
 export function getPath(obj: unknown, path: string): unknown {
   let cur: unknown = obj;
   for (const k of path.split(".")) {
@@ -230,6 +380,11 @@ export function getPath(obj: unknown, path: string): unknown {
 /**
  * A copy of `obj` with `value` at the dotted `path` (objects on the way are created). Replacing
  * the whole `optimizer` with an object that has no `base` keeps the current base.
+ *
+ * @example
+ * ```ts
+ * const s2 = setPath(spec, "optimizer.rho", 0.1); // spec unchanged
+ * ```
  */
 export function setPath<T>(obj: T, path: string, value: unknown): T {
   const out = structuredClone(obj) as Record<string, unknown>;

@@ -53,11 +53,22 @@ import { permutation, rng } from "../engine/prng.js";
 import { buildOptimizer, fillSpec, runKey, type RunSpec } from "./spec.js";
 import { SafMemory } from "../sam/saf.js";
 
+/**
+ * One epoch of a run's history: its losses and accuracies, skipped steps, measurements, telemetry and times.
+ *
+ * @example
+ * ```ts
+ * const r = await train(spec, ds, { onEpoch: (e: EpochRecord) => console.log(e.epoch, e.testAccuracy, e.noisyTrainAccuracy) });
+ * ```
+ */
 export type EpochRecord = {
+  /** The epoch, 1-based. */
   epoch: number;
   /** Mean training loss (clean pass, given labels) over the epoch's steps. */
   trainLoss: number;
+  /** Mean cross-entropy on the test set (eval mode). */
   testLoss: number;
+  /** Accuracy on the test set. */
   testAccuracy: number;
   /** Accuracy on the training set against the given labels. */
   trainAccuracy: number;
@@ -67,6 +78,7 @@ export type EpochRecord = {
   noisyTrainAccuracy: number | null;
   /** With `data.validationSize`: loss and accuracy on the validation split (its given labels). */
   validationLoss?: number;
+  /** With `data.validationSize`: accuracy on the validation split. */
   validationAccuracy?: number;
   /** Steps of this epoch skipped for NaN/Inf (policy "skip"). */
   skippedSteps: number;
@@ -83,10 +95,13 @@ export type EpochRecord = {
   trainSeconds?: number;
 };
 
+/** What {@link train} returns ({@link toRunResult} makes the stored result.json of it). */
 export type TrainResult = {
   /** The filled run spec and its key. */
   spec: RunSpec;
+  /** The run's key ({@link runKey}). */
   key: string;
+  /** One record per completed epoch. */
   history: EpochRecord[];
   /** Steps per epoch (full batches). */
   stepsPerEpoch: number;
@@ -96,27 +111,59 @@ export type TrainResult = {
   skippedSteps: number;
   /** Stopped early by `shouldStop` (a checkpoint was written when checkpointing is on). */
   interrupted: boolean;
+  /** The last completed epoch's test loss is not finite (NaN/Inf): the run diverged (result.ts `metrics.diverged`). */
+  diverged: boolean;
   /** The last checkpoint written (or resumed from), if any. */
   checkpoint: string | null;
   /** Wall time of the run (resumed runs include the time before the checkpoint). */
   seconds: number;
   /** Of which inside the training steps (batch assembly, the step and its reads); evaluation and checkpoints excluded. */
   trainSeconds: number;
+  /** The model's name ("mlp 784-256-10"). */
   model: string;
 };
 
-/** What a measurement hook gets: borrowed trees, an eval-mode loss, fixed training points. */
+/**
+ * What a measurement hook gets: borrowed trees, an eval-mode loss, fixed training points.
+ *
+ * @inline
+ */
 export type MeasureContext = {
+  /** The model's parameters (borrowed: `tree.ref` what you pass on; the model state is inside `loss`). */
   params: Params;
   /** Mean cross-entropy in eval mode (BatchNorm on running statistics); consumes its arguments. */
   loss: (params: any, batch: { x: np.Array; y: np.Array }) => np.Array;
   /** 512 fixed training points (seeded), labels as trained on; borrowed. */
   points: { x: np.Array; y: np.Array };
+  /** The epoch just completed. */
   epoch: number;
 };
 
-export type ProgressEvent = { epoch: number; epochs: number; step: number; steps: number; loss: number };
+/** Where a run is, after a step ({@link TrainHooks.onStep}). */
+export type ProgressEvent = {
+  /** The current epoch, 1-based. */
+  epoch: number;
+  /** Epochs in the run. */
+  epochs: number;
+  /** The step within the epoch, 1-based. */
+  step: number;
+  /** Steps per epoch. */
+  steps: number;
+  /** This step's training loss (clean pass). */
+  loss: number;
+};
 
+/**
+ * Hooks and options of {@link train}: checkpointing and resuming, stopping, measurements every
+ * few epochs, and progress callbacks. All optional.
+ *
+ * @example
+ * ```ts
+ * let stop = false;
+ * process.once("SIGINT", () => (stop = true));
+ * await train(spec, ds, { checkpointDir: "runs/x/checkpoints", checkpointEvery: 500, shouldStop: () => stop, onEpoch: (r) => console.log(r.epoch, r.testAccuracy) });
+ * ```
+ */
 export interface TrainHooks {
   /** Write a checkpoint under this directory every `checkpointEvery` steps and at the end. */
   checkpointDir?: string;
@@ -128,6 +175,7 @@ export interface TrainHooks {
   shouldStop?: () => boolean;
   /** Every `measureEvery` epochs, `measure` gets the model (borrowed) and records numbers. */
   measureEvery?: number;
+  /** The measurement: numbers by name, recorded in the epoch's `measures`. */
   measure?: (ctx: MeasureContext) => Promise<Record<string, number>>;
   /** After each step (at most every few ms is sensible for a bar). */
   onStep?: (e: ProgressEvent) => void;
@@ -146,12 +194,16 @@ const yieldToEventLoop: () => Promise<void> =
 
 /**
  * Train one run on a loaded data set. `spec` is a run spec (train/spec.ts); missing fields
- * take their defaults. Does not consume anything; returns the history and the filled spec.
+ * take their defaults (throws `SpecError` on a bad one). Does not consume anything; returns the
+ * history and the filled spec. Needs {@link initEngine} first.
  *
  * @example
+ * ```ts
+ * await initEngine();
  * const ds = loadMnist();
  * const result = await train({ data: { name: "mnist", trainSize: 1000 }, epochs: 3,
  *   optimizer: { name: "sam", rho: 0.05, base: { name: "sgd", lr: 0.1, momentum: 0.9 } } }, ds);
+ * ```
  */
 export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks = {}): Promise<TrainResult> {
   const c = fillSpec(spec);
@@ -440,6 +492,7 @@ export async function train(spec: unknown, full: ImageDataset, hooks: TrainHooks
     noisyCount: noise.count,
     skippedSteps: skippedTotal,
     interrupted,
+    diverged: history.length > 0 && !Number.isFinite(history[history.length - 1].testLoss),
     checkpoint: lastCheckpoint,
     seconds: seconds(),
     trainSeconds,

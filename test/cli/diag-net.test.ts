@@ -130,11 +130,16 @@ const bad: [string[], RegExp][] = [
   [["--seed", "0", "--method", "erm", "--rho", "0.1", "--out", out], /--rho has no effect with --method erm/],
   [["--seed", "0", "--method", "erm", "--lr", "0", "--out", out], /--lr must be a finite number > 0 \(got 0\)/],
   [["--seed", "0", "--method", "erm", "--alpha", "-0.05", "--out", out], /--alpha must be a finite number > 0/],
-  [["--seed", "0", "--method", "erm", "--steps", "-1", "--out", out], /--steps must be an integer ≥ 0 \(got -1\)/],
+  [["--seed", "0", "--method", "erm", "--steps", "-1", "--out", out], /--steps must be an integer in \[0, 10000000\] \(got -1\)/],
   [["--seed", "0", "--method", "erm", "--steps", "1.5", "--out", out], /--steps must be an integer \(got "1\.5"\)/],
-  [["--seed", "-2", "--method", "erm", "--out", out], /--seed must be an integer ≥ 0 \(got -2\)/],
+  [["--seed", "-2", "--method", "erm", "--out", out], /--seed must be an integer in \[0, 4294967295\] \(got -2\)/],
+  // Sizes whose arrays would not fit (issue 15: --n-test 1e9 was a RangeError from a typed array).
+  [["--seed", "0", "--method", "erm", "--n-test", "1000000000", "--out", out], /--n-test must be an integer in \[1, 1000000\] \(got 1000000000\)/],
+  [["--seed", "0", "--method", "erm", "--n-test", "1000000", "--d", "1000", "--out", out], /--n-test × --d must be at most 10000000 numbers \(got 1000000 × 1000\)/],
+  [["--seed", "4294967296", "--method", "erm", "--out", out], /--seed must be an integer in \[0, 4294967295\]/],
+  [["--seed", "0", "--method", "erm", "--out", ""], /--out needs a directory path/],
   [["--seed", "0", "--k", "40", "--method", "erm", "--out", out], /--k must be an integer in \[1, --d = 30\] \(got 40\)/],
-  [["--seed", "0", "--method", "erm", "--curve-points", "1", "--out", out], /--curve-points must be an integer ≥ 2 \(got 1\)/],
+  [["--seed", "0", "--method", "erm", "--curve-points", "1", "--out", out], /--curve-points must be an integer in \[2, 10000\] \(got 1\)/],
   [["--seed", "0", "--method", "erm", "--frob", "--out", out], /diag-net: unknown flag --frob/],
 ];
 

@@ -9,6 +9,7 @@ import { epochBatches, evalBatches } from "../../src/data/batches.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import { loadFashionMnist } from "../../src/data/fashion-mnist.js";
 import type { ImageDataset } from "../../src/data/types.js";
+import { DATASET_SIZES, trainSizeProblem, validationSizeProblem } from "../../src/data/sizes.js";
 
 const labels = Int32Array.from({ length: 1000 }, (_, i) => i % 10);
 
@@ -45,7 +46,43 @@ test("stratified subset: balanced classes, seeded, rows copied with their labels
   assert.deepEqual(counts, [10, 10, 10, 10, 10, 9, 9, 9, 9, 9]);
   for (let k = 0; k < 95; k++) assert.equal(s.trainX[k * d] % 10, s.trainY[k], "row/label mismatch");
   assert.deepEqual(subsetTrain(ds, 95, 1).trainX, s.trainX);
-  assert.equal(subsetTrain(ds, 5000, 1), ds);
+  assert.equal(subsetTrain(ds, 1000, 1), ds, "the whole training set");
+  // More than the data set has is an error naming the range, never a silent clamp (issue 15).
+  assert.throws(() => subsetTrain(ds, 5000, 1), /^DataError: train size must be an integer in \[10, 1000\]: toy has 1000 training images \(got 5000\)$/);
+});
+
+test("the sizes spec checks know without loading match the loaded data sets (per-class training counts)", () => {
+  for (const ds of [loadMnist(), loadFashionMnist()]) {
+    const known = DATASET_SIZES[ds.name];
+    const counts = new Array(ds.numClasses).fill(0);
+    ds.trainY.forEach((c) => counts[c]++);
+    assert.deepEqual(counts, [...known.trainPerClass], ds.name);
+    assert.equal(ds.inputDim, known.inputDim);
+    assert.equal(ds.testY.length, known.test);
+    // What the spec check accepts, subsetTrain can draw; just past it, it cannot.
+    const top = ds.name === "mnist" ? 54215 : 59999;
+    assert.equal(trainSizeProblem(ds.name, top, 10), null);
+    assert.equal(subsetTrain(ds, top, 0).trainY.length, top);
+    assert.equal(trainSizeProblem(ds.name, 60000, 10), null);
+    assert.match(trainSizeProblem(ds.name, 60001, 10)!, /must be an integer in \[10, /);
+    if (ds.name === "mnist") {
+      assert.match(trainSizeProblem(ds.name, top + 1, 10)!, /class 5/);
+      assert.throws(() => subsetTrain(ds, top + 1, 0), /class 5 has only 5421/);
+    }
+    // The validation check agrees with validationSplit, at its edges too.
+    for (const [train, val] of [[40000, 5000], [50000, 5000], [54000, 200], [54000, 211], [54000, 300], [59000, 1000], [59000, 1001], [10, 59990], [10, 59991], [60000, 10]]) {
+      if (trainSizeProblem(ds.name, train, 10)) continue;
+      const problem = validationSizeProblem(ds.name, train, val);
+      let drawn = true;
+      try {
+        validationSplit(ds, train, val, 0);
+      } catch {
+        drawn = false;
+      }
+      assert.equal(problem === null, drawn, `${ds.name} train ${train} validation ${val}: ${problem}`);
+      if (problem) assert.match(problem, /^data\.validationSize must be 0 or /);
+    }
+  }
 });
 
 test("validation split: disjoint from the training subset, stratified, seeded; the test set untouched", () => {

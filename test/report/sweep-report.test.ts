@@ -282,3 +282,22 @@ test("schema: synthetic results are valid; broken ones name the field", () => {
   assert.ok(validateResult(null).length > 0);
   assert.deepEqual(validateSummary({ format: "sharpness-aware-summary/1" }).slice(0, 2), ["title: is required", "groups: is required"]);
 });
+
+test("diverged runs (final test loss not finite, or marked): listed in summary.json, in the verdict and in the report; old results without the field too", async () => {
+  const runs = rhoSweep();
+  const marked = { ...runs[4], metrics: { ...runs[4].metrics, testLoss: null as unknown as number, diverged: true } };
+  const old = { ...runs[7], metrics: { ...runs[7].metrics, testLoss: null as unknown as number } };
+  const clean = { ...runs[0], metrics: { ...runs[0].metrics, diverged: false } };
+  const s = summarizeRuns([clean, ...runs.slice(1, 4), marked, ...runs.slice(5, 7), old, runs[8]], []);
+  assert.deepEqual(new Set(s.diverged), new Set([marked.key, old.key]));
+  assert.equal(s.diverged.length, 2);
+  assert.match(sweepVerdict(s), /2 runs diverged: final test loss not finite \(see report\.html\)$/);
+  assert.deepEqual(validateSummary(JSON.parse(JSON.stringify(s))), []);
+  for (const r of [marked, old, clean]) assert.deepEqual(validateResult(JSON.parse(JSON.stringify(r))), []);
+  const html = await renderSweepHtml(s);
+  assert.ok(html.includes("9 results, 0 failed, 2 diverged"));
+  assert.match(html, /<b>2 runs diverged<\/b> \(final test loss not finite/);
+  assert.equal((html.match(/<td><b>diverged<\/b><\/td>/g) ?? []).length, 2);
+  assert.equal(summarizeRuns(runs, []).diverged.length, 0);
+  assert.doesNotMatch(sweepVerdict(summarizeRuns(runs, [])), /diverged/);
+});
