@@ -3,7 +3,10 @@
  *
  * This entry point is browser-safe (no `node:` imports). Data loading, the trainer, reports
  * and the CLI live behind `sharpness-aware/node`.
+ *
+ * @module sharpness-aware
  */
+/// <reference path="../types/engine-globals.d.ts" preserve="true" />
 import "./engine/polyfills.js";
 
 export { initEngine, type EngineDevice } from "./engine/device.js";

@@ -1,7 +1,10 @@
 /**
  * sharpness-aware/node — the Node-only parts: data sets from npm packages, the trainer,
  * comparisons and HTML reports. Re-exports the browser-safe API too.
+ *
+ * @module sharpness-aware/node
  */
+/// <reference path="../types/engine-globals.d.ts" preserve="true" />
 export * from "./index.js";
 export { loadFashionMnist } from "./data/fashion-mnist.js";
 export { loadMnist } from "./data/mnist.js";

@@ -2,23 +2,29 @@
  * `sharpness measure` and `sharpness interpolate`: the instruments of src/sharpness on runs of
  * `sharpness train` (their checkpoints). Measurements use the model in evaluation mode and a
  * fixed, seeded set of training points with the labels the run trained on.
+ *
+ * `--out` is a directory here as in every command: measure writes DIR/measures.json (and
+ * DIR/landscape.svg), interpolate DIR/interpolation.json and DIR/interpolation.svg. It is
+ * checked (and created) before anything is loaded; bad input is one line, exit code 2.
  */
 import { writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import "../engine/polyfills.js";
 import { numpy as np, tree, grad } from "@jax-js/jax";
 import { initEngine } from "../engine/device.js";
 import { assertSameTree, hostScalar, type Params } from "../engine/tree.js";
 import { averageSharpness, decompose, emaTracking, hessianTrace, interpolate, landscape2d, mSharpness, topEigenvalue } from "../sharpness/index.js";
-import { loadRun, splitBatch, testSet, trainingPoints, type Batch, type LoadedRun } from "../sharpness/from-checkpoint.js";
+import { loadRun, resolveCheckpoint, splitBatch, testSet, trainingPoints, type Batch, type LoadedRun } from "../sharpness/from-checkpoint.js";
 import { vegaLiteToSvg } from "../report/html.js";
 import { UsageError, helpText, parseArgs, parseFlags, type FlagSpec } from "./args.js";
 import { specLabel } from "../train/spec.js";
 import { progressBar } from "./progress.js";
+import { prepareOutDir, showPath } from "./out-dir.js";
+import { flagTable } from "./spec-flags.js";
 
 const MEASURES = ["m-sharpness", "adaptive", "average", "hessian", "anatomy", "landscape"] as const;
 
-const MEASURE_FLAGS: Record<string, FlagSpec> = {
+export const MEASURE_FLAGS: Record<string, FlagSpec> = flagTable({
   checkpoint: { kind: "string", help: "a run's output directory (or one of its checkpoints)" },
   measures: { kind: "list", help: `which: ${MEASURES.join(", ")} (default: all but landscape)` },
   points: { kind: "int", help: "fixed training points measured on (default 1024)" },
@@ -28,7 +34,7 @@ const MEASURE_FLAGS: Record<string, FlagSpec> = {
   eta: { kind: "number", help: "η of the adaptive ball (default 0: scale-invariant)" },
   ball: { kind: "string", choices: ["l2", "linf"], help: "ball of m-sharpness (default l2)" },
   steps: { kind: "int", help: "projected ascent steps, step 0.1ρ (default 100)" },
-  sigma: { kind: "number", help: "σ of average-case sharpness (default 0.01)" },
+  "noise-std": { kind: "number", help: "σ of average-case sharpness: δ ~ N(0, σ²I) (default 0.01)" },
   samples: { kind: "int", help: "draws for average-case sharpness (default 50)" },
   iterations: { kind: "int", help: "power iterations for λ_max (default 50)" },
   "trace-samples": { kind: "int", help: "Hutchinson samples for tr(H) (default 20)" },
@@ -37,21 +43,42 @@ const MEASURE_FLAGS: Record<string, FlagSpec> = {
   grid: { kind: "int", help: "landscape grid size (default 11)" },
   span: { kind: "number", help: "landscape half-width in filter-normalized units (default 1)" },
   seed: { kind: "int", help: "seed of the points and random directions (default 0)" },
-  out: { kind: "string", help: "JSON output (default <checkpoint run>/measures.json)" },
+  out: { kind: "string", help: "output directory: measures.json, landscape.svg (default: the --checkpoint directory)" },
   help: { kind: "bool", help: "show this help" },
-};
+});
 
-const INTERPOLATE_FLAGS: Record<string, FlagSpec> = {
-  points: { kind: "int", help: "α values from 0 to 1 (default 21)" },
+export const INTERPOLATE_FLAGS: Record<string, FlagSpec> = flagTable({
+  alphas: { kind: "int", help: "α values from 0 to 1 (default 21)" },
   "train-points": { kind: "int", help: "training points evaluated (default 2048)" },
-  out: { kind: "string", help: "output prefix: writes PREFIX.json and PREFIX.svg (default ./interpolation)" },
+  out: { kind: "string", help: "output directory: interpolation.json, interpolation.svg (default: the current directory)" },
   help: { kind: "bool", help: "show this help" },
-};
+});
 
 const num = (v: unknown, d: number) => (v === undefined ? d : (v as number));
+
+/** Flags that had another meaning before (one meaning per flag across commands): a one-line hint. */
+function refuseRenamed(argv: string[], command: string, renamed: Record<string, string>): void {
+  for (const a of argv) {
+    const name = a.startsWith("--") ? a.slice(2).split("=")[0] : "";
+    if (Object.hasOwn(renamed, name)) throw new UsageError(`${command}: --${name} is now ${renamed[name]}`);
+  }
+}
+
+/**
+ * The output directory of `--out` (or `fallback`), created and proven writable. A value ending
+ * in .json or .svg is the old meaning (measure's JSON file, interpolate's prefix): refused.
+ */
+function outDir(given: unknown, fallback: string, command: string, writes: string): string {
+  if (given === undefined) return prepareOutDir(fallback, "--out");
+  const g = String(given);
+  if (/\.(json|svg)$/i.test(g)) throw new UsageError(`${command}: --out takes a directory (it gets ${writes}), not a file name: got ${showPath(g)}`);
+  return prepareOutDir(g, "--out");
+}
+
 const fmt = (x: number) => (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toFixed(4));
 
 export async function measureCommand(argv: string[]): Promise<number> {
+  refuseRenamed(argv, "measure", { sigma: "--noise-std (σ of average-case sharpness; --sigma is F-SAM's σ in train)" });
   const f = parseFlags(argv, MEASURE_FLAGS, "measure");
   if (f.help) {
     process.stdout.write(helpText("Usage: sharpness measure --checkpoint DIR [flags]", "Sharpness measures of a trained model: m-sharpness (multi-step vs one-step), adaptive sharpness,\naverage-case sharpness, Hessian λ_max and trace, gradient anatomy, 2-D landscape.", MEASURE_FLAGS));
@@ -62,20 +89,24 @@ export async function measureCommand(argv: string[]): Promise<number> {
   for (const w of which) if (!(MEASURES as readonly string[]).includes(w)) throw new UsageError(`--measures: unknown measure ${JSON.stringify(w)} (known: ${MEASURES.join(", ")})`);
   const opts = {
     points: num(f.points, 1024), m: num(f.m, 128), rho: num(f.rho, 0.05), adaptiveRho: num(f["adaptive-rho"], 0.5), eta: num(f.eta, 0),
-    ball: (f.ball as "l2" | "linf") ?? "l2", steps: num(f.steps, 100), sigma: num(f.sigma, 0.01), samples: num(f.samples, 50),
+    ball: (f.ball as "l2" | "linf") ?? "l2", steps: num(f.steps, 100), sigma: num(f["noise-std"], 0.01), samples: num(f.samples, 50),
     iterations: num(f.iterations, 50), traceSamples: num(f["trace-samples"], 20), batchSize: num(f["batch-size"], 128),
     lambdas: ((f.lambdas as string[]) ?? ["0.5", "0.9"]).map(Number), grid: num(f.grid, 11), span: num(f.span, 1), seed: num(f.seed, 0),
   };
   for (const [k, v, lo] of [["points", opts.points, 1], ["m", opts.m, 1], ["steps", opts.steps, 1], ["samples", opts.samples, 2], ["iterations", opts.iterations, 1], ["trace-samples", opts.traceSamples, 2], ["batch-size", opts.batchSize, 1], ["grid", opts.grid, 2]] as const) {
     if (!Number.isInteger(v) || v < lo) throw new UsageError(`--${k} must be an integer ≥ ${lo} (got ${v})`);
   }
-  for (const [k, v] of [["rho", opts.rho], ["adaptive-rho", opts.adaptiveRho], ["sigma", opts.sigma], ["span", opts.span]] as const) if (!(v > 0)) throw new UsageError(`--${k} must be a number > 0 (got ${v})`);
+  for (const [k, v] of [["rho", opts.rho], ["adaptive-rho", opts.adaptiveRho], ["noise-std", opts.sigma], ["span", opts.span]] as const) if (!(v > 0)) throw new UsageError(`--${k} must be a number > 0 (got ${v})`);
   if (opts.lambdas.some((l) => !(l >= 0 && l < 1))) throw new UsageError(`--lambdas must be numbers in [0, 1) (got ${opts.lambdas.join(",")})`);
   if (opts.m > opts.points) throw new UsageError(`--m ${opts.m} is larger than --points ${opts.points}`);
+  const checkpoint = resolve(String(f.checkpoint));
+  resolveCheckpoint(checkpoint); // a missing checkpoint is reported before anything is created
+  const dir = outDir(f.out, checkpoint, "measure", "measures.json and landscape.svg");
+  const out = join(dir, "measures.json");
 
   await initEngine();
   process.stderr.write("loading the run and its data…\n");
-  const run = loadRun(resolve(String(f.checkpoint)));
+  const run = loadRun(checkpoint);
   const pts = trainingPoints(run, opts.points, opts.seed);
   const batches = splitBatch(pts, opts.m);
   const results: Record<string, unknown> = {};
@@ -152,7 +183,7 @@ export async function measureCommand(argv: string[]): Promise<number> {
           width: 360, height: 360, data: { values: cells }, mark: "rect",
           encoding: { x: { field: "x", type: "ordinal", title: "direction 1", axis: { format: ".2f" } }, y: { field: "y", type: "ordinal", sort: "descending", title: "direction 2", axis: { format: ".2f" } }, color: { field: "loss", type: "quantitative", scale: { scheme: "viridis", type: "log" } } },
         });
-        const svgPath = join(dirname(outPath()), "landscape.svg");
+        const svgPath = join(dir, "landscape.svg");
         writeFileSync(svgPath, svg);
         rows.push(["2-D landscape (SVG)", svgPath]);
       });
@@ -160,10 +191,6 @@ export async function measureCommand(argv: string[]): Promise<number> {
   } finally {
     tree.dispose([run.params, run.modelState, pts, batches]);
   }
-  function outPath(): string {
-    return f.out ? resolve(String(f.out)) : join(resolve(String(f.checkpoint)), "measures.json");
-  }
-  const out = outPath();
   writeFileSync(out, JSON.stringify({ checkpoint: run.dir, spec: run.spec, options: opts, results, seconds }, null, 2));
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   process.stdout.write(`${specLabel(run.spec)} on ${run.spec.data.name} (${run.dir})\n`);
@@ -173,20 +200,24 @@ export async function measureCommand(argv: string[]): Promise<number> {
 }
 
 export async function interpolateCommand(argv: string[]): Promise<number> {
+  refuseRenamed(argv, "interpolate", { points: "--alphas (the number of α values); training points are --train-points" });
   const { flags: f, positional } = parseArgs(argv, INTERPOLATE_FLAGS, "interpolate");
   if (f.help) {
     process.stdout.write(helpText("Usage: sharpness interpolate A B [flags]", "Loss and accuracy along (1 − α)·A + α·B between two runs of the same model (002 Fig 10).", INTERPOLATE_FLAGS));
     return 0;
   }
   if (positional.length !== 2) throw new UsageError(`interpolate: needs two run directories A and B (got ${positional.length})`);
-  const points = num(f.points, 21);
+  const points = num(f.alphas, 21);
   const trainPoints = num(f["train-points"], 2048);
-  if (!Number.isInteger(points) || points < 2) throw new UsageError(`--points must be an integer ≥ 2 (got ${points})`);
+  if (!Number.isInteger(points) || points < 2) throw new UsageError(`--alphas must be an integer ≥ 2 (got ${points})`);
   if (!Number.isInteger(trainPoints) || trainPoints < 1) throw new UsageError(`--train-points must be an integer ≥ 1 (got ${trainPoints})`);
+  const [dirA, dirB] = positional.map((p) => resolve(p));
+  for (const d of [dirA, dirB]) resolveCheckpoint(d);
+  const dir = outDir(f.out, ".", "interpolate", "interpolation.json and interpolation.svg");
   await initEngine();
   process.stderr.write("loading both runs…\n");
-  const a = loadRun(resolve(positional[0]));
-  const b = loadRun(resolve(positional[1]), undefined);
+  const a = loadRun(dirA);
+  const b = loadRun(dirB, undefined);
   let runs: LoadedRun[] = [a, b];
   try {
     if (a.spec.data.name !== b.spec.data.name) throw new UsageError(`interpolate: the runs use different data sets (${a.spec.data.name}, ${b.spec.data.name})`);
@@ -217,7 +248,7 @@ export async function interpolateCommand(argv: string[]): Promise<number> {
     tree.dispose([a.params, a.modelState, b.params, b.modelState, train, test]);
     runs = [];
   }
-  const prefix = resolve(String(f.out ?? "interpolation"));
+  const prefix = join(dir, "interpolation");
   writeFileSync(`${prefix}.json`, JSON.stringify({ a: a.dir, b: b.dir, specA: a.spec, specB: b.spec, rows }, null, 2));
   const long = rows.flatMap((r) => [
     { alpha: r.alpha, value: r.trainLoss, metric: "train loss (given labels)", kind: "loss" },

@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync } from "node:fs";
+import { validateResult } from "../../src/report/schema.js";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,9 +11,9 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const cli = join(root, "build", "src", "cli", "main.js");
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: root, env: { ...process.env, SHARPNESS_DEBUG: "" } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+function run(args: string[], timeout = 0) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: root, timeout, env: { ...process.env, SHARPNESS_DEBUG: "" } });
+  return { code: r.status, out: r.stdout, err: r.stderr, error: r.error };
 }
 
 const bad: [string[], RegExp][] = [
@@ -54,6 +55,19 @@ const bad: [string[], RegExp][] = [
   [["sweep"], /sweep: --spec SWEEP\.json is required/],
   [["report"], /report: give one directory \(got 0\)/],
   [["worker"], /worker: --queue redis:\/\/HOST:PORT is required/],
+  // Issue 15: sizes out of range are errors naming the allowed range (never clamped), before loading.
+  [["train", "--train-size", "99999999"], /--train-size must be an integer in \[10, 60000\]: fashion-mnist has 60000 training images \(got 99999999\)/],
+  [["train", "--dataset", "mnist", "--train-size", "59999"], /--train-size must be an integer in \[10, 54215\], or 60000 \(the whole training set\): a stratified subset of 59999 needs 6000 images of class 0, which has 5923/],
+  [["train", "--train-size", "59000", "--validation-size", "5000"], /--validation-size must be 0 or an integer in \[10, 1000\] with --train-size 59000/],
+  [["train", "--seed", "4294967296"], /--seed must be an integer in \[0, 4294967295\] \(got 4294967296\)/],
+  [["train", "--checkpoint-every", "0"], /--checkpoint-every must be an integer ≥ 1 \(got 0\)/],
+  [["train", "--out", ""], /--out needs a directory path \(got ""\)/],
+  [["train", "--spec", "/"], /--spec \/: is a directory, not a JSON file/],
+  [["train", "--constructor", "1"], /train: unknown flag --constructor/],
+  [["compare", "--optimizers", "constructor:rho=1"], /--optimizers: unknown optimizer "constructor"/],
+  [["compare", "--seeds", Array.from({ length: 5001 }, (_, i) => i).join(",")], /compare: 4 optimizers × 5001 seeds is 20004 runs; at most 10000/],
+  [["train", "--unknown\nflag"], /^sharpness: train: unknown flag --unknown\\nflag/],
+  [[], /no command given/],
 ];
 
 for (const [args, message] of bad) {
@@ -121,21 +135,155 @@ test("measure and interpolate run on checkpoints of `sharpness train`", () => {
   const common = ["--dataset", "mnist", "--epochs", "1", "--train-size", "500", "--hidden", "16"];
   assert.equal(run(["train", ...common, "--optimizer", "sgd", "--out", a]).code, 0);
   assert.equal(run(["train", ...common, "--optimizer", "sam", "--out", b]).code, 0);
-  const m = run(["measure", "--checkpoint", a, "--points", "256", "--m", "64", "--steps", "5", "--samples", "4", "--iterations", "5", "--trace-samples", "3", "--measures", "m-sharpness,adaptive,average,hessian,anatomy,landscape", "--grid", "3"]);
+  // --out is a directory, as in every command (created if missing).
+  const measured = join(a, "measured");
+  const m = run(["measure", "--checkpoint", a, "--points", "256", "--m", "64", "--steps", "5", "--samples", "4", "--iterations", "5", "--trace-samples", "3", "--measures", "m-sharpness,adaptive,average,hessian,anatomy,landscape", "--grid", "3", "--out", measured]);
   assert.equal(m.code, 0, m.err);
   assert.match(m.out, /64-sharpness \(l2, ρ 0.05, 5 steps\)\s+[\d.]+/);
   assert.match(m.out, /Hessian λ_max/);
-  const json = JSON.parse(readFileSync(join(a, "measures.json"), "utf8"));
+  const json = JSON.parse(readFileSync(join(measured, "measures.json"), "utf8"));
   for (const k of ["m-sharpness", "adaptive", "average", "hessian", "anatomy", "landscape"]) assert.ok(k in json.results, k);
-  assert.ok(existsSync(join(a, "landscape.svg")));
-  const i = run(["interpolate", a, b, "--points", "3", "--train-points", "128", "--out", join(a, "interp")]);
+  assert.ok(existsSync(join(measured, "landscape.svg")));
+  const i = run(["interpolate", a, b, "--alphas", "3", "--train-points", "128", "--out", join(a, "interp")]);
   assert.equal(i.code, 0, i.err);
-  assert.equal(JSON.parse(readFileSync(join(a, "interp.json"), "utf8")).rows.length, 3);
-  assert.match(readFileSync(join(a, "interp.svg"), "utf8"), /<svg/);
+  assert.equal(JSON.parse(readFileSync(join(a, "interp", "interpolation.json"), "utf8")).rows.length, 3);
+  assert.match(readFileSync(join(a, "interp", "interpolation.svg"), "utf8"), /<svg/);
+  // The old meanings of --out (a JSON file, a prefix) and an --out that is a file: one line, exit 2, before any loading.
+  for (const [args, message] of [
+    [["measure", "--checkpoint", a, "--out", join(a, "m.json")], /measure: --out takes a directory \(it gets measures\.json and landscape\.svg\), not a file name/],
+    [["measure", "--checkpoint", a, "--out", join(a, "metrics.jsonl")], /--out .*metrics\.jsonl: exists and is a file, not a directory/],
+    [["interpolate", a, b, "--out", join(a, "a-b.svg")], /interpolate: --out takes a directory/],
+  ] as const) {
+    const r = run([...args]);
+    assert.equal(r.code, 2, r.err);
+    assert.equal(r.err.trim().split("\n").length, 1, r.err);
+    assert.match(r.err, message);
+  }
+  assert.ok(!existsSync(join(a, "m.json")) && !existsSync(join(a, "a-b.svg")));
   const bad = run(["measure", "--checkpoint", a, "--measures", "vibes"]);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--measures: unknown measure "vibes"/);
   assert.match(run(["measure"]).err, /measure: --checkpoint DIR is required/);
   assert.match(run(["measure", "--checkpoint", "/nonexistent"]).err, /no checkpoint here or under/);
   assert.match(run(["interpolate", a]).err, /interpolate: needs two run directories A and B \(got 1\)/);
+});
+
+test("sharpness --version and -V print the package's version", () => {
+  const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+  for (const flag of ["--version", "-V"]) {
+    const r = run([flag]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, `${version}\n`);
+  }
+});
+
+test("one meaning per flag: the renamed flags of measure and interpolate say what they are now", () => {
+  for (const [args, message] of [
+    [["measure", "--checkpoint", "/nonexistent", "--sigma", "0.1"], /^sharpness: measure: --sigma is now --noise-std /],
+    [["interpolate", "a", "b", "--points=3"], /^sharpness: interpolate: --points is now --alphas /],
+    [["interpolate", "/nonexistent-a", "/nonexistent-b"], /no checkpoint here or under/],
+  ] as const) {
+    const r = run([...args]);
+    assert.equal(r.code, 2, r.err);
+    assert.equal(r.err.trim().split("\n").length, 1, r.err);
+    assert.match(r.err, message);
+  }
+  assert.match(run(["measure", "--help"]).out, /--noise-std N +σ of average-case sharpness/);
+  assert.match(run(["interpolate", "--help"]).out, /--alphas N +α values from 0 to 1/);
+});
+
+// ---- issue 15: the output directory is checked before any data is loaded; divergence is said
+
+/** One stderr line, exit 2, and no data loaded (no "loading …" line). */
+function refusedEarly(r: ReturnType<typeof run>, message: RegExp): void {
+  assert.equal(r.error, undefined, `did not finish: ${r.error}`);
+  assert.equal(r.code, 2, `exit ${r.code}; stderr: ${r.err}`);
+  assert.deepEqual(r.err.trim().split("\n").length, 1, r.err);
+  assert.doesNotMatch(r.err, /^loading /m, "refused before loading the data");
+  assert.match(r.err, message);
+}
+
+test("--out under /proc (where Node's recursive mkdir spins) is refused at once, before loading", { skip: !existsSync("/proc/self") }, () => {
+  const t0 = Date.now();
+  refusedEarly(run(["train", "--out", "/proc/x", "--epochs", "1", "--train-size", "256"], 20_000), /^sharpness: --out \/proc\/x: cannot create the directory \/proc\/x \(/);
+  assert.ok(Date.now() - t0 < 15_000);
+  for (const cmd of [["sweep", "--spec", join(root, "package.json")], ["reproduce", "label-noise"], ["rho-finder"], ["compare"], ["diag-net", "--seed", "0", "--method", "erm"]]) {
+    const r = run([...cmd, "--out", "/proc/x/y"], 20_000);
+    if (cmd[0] === "sweep") assert.match(r.err, /a sweep must|unknown field/); // the sweep file is checked first
+    else refusedEarly(r, /--out \/proc\/x\/y: cannot create the directory \/proc\/x/);
+  }
+});
+
+test("--out naming an existing file is a one-line error (exit 2) before loading, in every command that writes one", () => {
+  const dir = mkdtempSync(join(tmpdir(), "outfile-"));
+  const file = join(dir, "f.txt");
+  writeFileSync(file, "mine");
+  for (const cmd of [["train"], ["compare"], ["rho-finder"], ["reproduce", "relu-1d-simplicity"], ["diag-net", "--seed", "0", "--method", "erm"]]) {
+    refusedEarly(run([...cmd, "--out", file]), /--out \S+f\.txt: exists and is a file, not a directory/);
+    refusedEarly(run([...cmd, "--out", join(file, "sub")]), /--out \S+f\.txt\/sub: \S+f\.txt is a file, not a directory/);
+  }
+  assert.equal(readFileSync(file, "utf8"), "mine");
+  refusedEarly(run(["report", file]), /report \S+f\.txt|has no runs\//);
+});
+
+test("--lr 1e30 diverges: exit 0, DIVERGED in the final line, \"diverged\": true in result.json (schema-valid); a rerun is already done; another spec is refused unless --overwrite", () => {
+  const out = mkdtempSync(join(tmpdir(), "div-"));
+  const args = ["train", "--dataset", "mnist", "--train-size", "100", "--batch-size", "50", "--epochs", "1", "--hidden", "8", "--lr", "1e30", "--out", out];
+  const r = run(args);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /final test accuracy\s+[\d.]+% .*— DIVERGED: the final test loss is not finite/);
+  assert.match(r.err, /warning: the run diverged/);
+  const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+  assert.equal(result.metrics.diverged, true);
+  assert.equal(result.metrics.testLoss, null);
+  assert.deepEqual(validateResult(result), []);
+  const bytes = readFileSync(join(out, "result.json"), "utf8");
+  const again = run(args);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /already done: .* holds this run's result/);
+  const other = run([...args.slice(0, -2), "--lr", "0.1", "--out", out]);
+  refusedEarly(other, /--out \S+ already holds a finished run of another spec \(SAM ρ=0\.05, key [0-9a-f]{16}\); choose another --out, or add --overwrite to replace it/);
+  assert.equal(readFileSync(join(out, "result.json"), "utf8"), bytes, "the finished result is untouched");
+  const replaced = run([...args.slice(0, -2), "--lr", "0.1", "--overwrite", "--out", out]);
+  assert.equal(replaced.code, 0, replaced.err);
+  const fresh = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+  assert.equal(fresh.metrics.diverged, false);
+  assert.notEqual(fresh.key, result.key);
+});
+
+test("--dry-run checks everything, creates the output directory, and loads, runs and writes nothing", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "dry-")), "a", "b");
+  const r = run(["train", "--dry-run", "--epochs", "2", "--out", out]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^dry run: would train SAM ρ=0\.05 \(base sgd\) on fashion-mnist \(10000 images\), mlp, 2 epochs of 78 steps; key [0-9a-f]{16}; into /);
+  assert.equal(r.err, "");
+  assert.deepEqual(readdirSync(out), []);
+  const c = run(["compare", "--dry-run", "--optimizers", "sgd,sam", "--seeds", "0,1", "--out", out]);
+  assert.equal(c.code, 0, c.err);
+  assert.match(c.out, /dry run: 4 runs into .* \(0 already done, 0 failed before, 4 to run\): SGD; SAM ρ=0\.05; SGD; …/);
+  assert.deepEqual(readdirSync(out), []);
+});
+
+test("a sweep with an invalid grid point fails before anything is written (naming the point and the field)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "badsweep-"));
+  const file = join(dir, "sweep.json");
+  writeFileSync(file, JSON.stringify({ base: { data: { name: "mnist", trainSize: 100 }, optimizer: { name: "sam", base: { name: "sgd", lr: 0.1 } }, epochs: 1, batchSize: 50 }, grid: { "optimizer.rho": [0.1, -1], seed: [0, 1] } }));
+  const out = join(dir, "out");
+  for (const extra of [[], ["--queue", "redis://127.0.0.1:1"]]) {
+    refusedEarly(run(["sweep", "--spec", file, "--out", out, ...extra]), /--spec \S+sweep\.json: run seed=0, optimizer\.rho=-1: optimizer\.rho must be a finite number ≥ 0 \(got -1\)\n$/);
+    assert.equal(existsSync(out), false, "nothing written");
+  }
+  writeFileSync(file, JSON.stringify({ base: { data: { name: "mnist", trainSize: 100 }, epochs: 1, batchSize: 50 }, grid: Object.fromEntries(["seed", "epochs", "batchSize", "optimizer.rho", "model.hidden"].map((k) => [k, Array.from({ length: 10 }, (_, i) => i + 1)])) }));
+  refusedEarly(run(["sweep", "--spec", file, "--out", out]), /the sweep expands to 100000 runs \(10 × 10 × 10 × 10 × 10\); at most 10000 per sweep/);
+  refusedEarly(run(["sweep", "--spec", join(root, "package.json"), "--out", out, "--queue", "redis://127.0.0.1:1"]), /unknown field "name"/);
+  assert.equal(existsSync(out), false);
+});
+
+test("a device this machine lacks and a model too wide for the engine's memory are one-line errors (exit 2), not internal errors", () => {
+  const common = ["train", "--dataset", "mnist", "--train-size", "100", "--batch-size", "50", "--epochs", "1"];
+  const gpu = run([...common, "--device", "webgpu", "--out", mkdtempSync(join(tmpdir(), "gpu-"))]);
+  if (gpu.code !== 0) refusedEarly(gpu, /^sharpness: --device webgpu: device "webgpu": no WebGPU adapter here/);
+  const wide = run([...common, "--device", "wasm", "--hidden", "100000", "--out", mkdtempSync(join(tmpdir(), "wide-"))]);
+  assert.equal(wide.code, 2, wide.err);
+  assert.deepEqual(wide.err.trim().split("\n").filter((l) => !l.startsWith("loading ")), ["sharpness: out of memory: the run does not fit in the engine's memory (Allocation exceeds the 4 GiB memory32 limit); use a smaller --hidden, --batch-size or data set"]);
 });
