@@ -33,6 +33,7 @@ import { planReproduce, REPRODUCE_FLAGS } from "../../src/cli/reproduce.js";
 import { planRhoFinder, RHO_FINDER_FLAGS } from "../../src/cli/rho-finder.js";
 import { planDiagNet, DIAG_NET_FLAGS } from "../../src/cli/diag-net.js";
 import { prepareOutDir } from "../../src/cli/out-dir.js";
+import { MEASURE_FLAGS, INTERPOLATE_FLAGS } from "../../src/cli/measure.js";
 import type { FlagSpec } from "../../src/cli/args.js";
 import { FLAG_INFO } from "../../src/cli/spec-flags.js";
 import { fillSpec, runKey, SpecError } from "../../src/train/spec.js";
@@ -193,12 +194,6 @@ function argGroup(w: World, table: Record<string, FlagSpec>, outs: fc.Arbitrary<
 
 export type Command = "train" | "compare" | "sweep" | "worker" | "report" | "reproduce" | "rho-finder" | "diag-net" | "measure" | "interpolate";
 export const COMMANDS: Command[] = ["train", "compare", "sweep", "worker", "report", "reproduce", "rho-finder", "diag-net", "measure", "interpolate"];
-
-/** measure and interpolate are another module's; their flags as their --help lists them. */
-const MEASURE_FLAGS: Record<string, FlagSpec> = Object.fromEntries(
-  [["checkpoint", "string"], ["points", "int"], ["m", "int"], ["rho", "number"], ["steps", "int"], ["ball", "string"], ["measures", "list"], ["samples", "int"], ["iterations", "int"], ["trace-samples", "int"], ["grid", "int"], ["out", "string"], ["device", "string"], ["help", "bool"]].map(([k, kind]) => [k, { kind: kind as FlagSpec["kind"], help: "" }]),
-);
-const INTERPOLATE_FLAGS: Record<string, FlagSpec> = Object.fromEntries([["points", "int"], ["train-points", "int"], ["out", "string"], ["device", "string"], ["help", "bool"]].map(([k, kind]) => [k, { kind: kind as FlagSpec["kind"], help: "" }]));
 
 export const TABLES: Record<Command, Record<string, FlagSpec>> = {
   train: TRAIN_FLAGS,
