@@ -176,17 +176,17 @@ function rewrite(page: Page): string[] {
     const f = /^\s*(```+|~~~+)/.exec(l);
     if (f) fence = fence === null ? f[1][0] : f[1][0] === fence ? null : fence;
     if (fence !== null || f) return l;
-    // Leave inline code spans alone: rewrite only the parts between them.
-    return l
+    // Links (their labels may hold code spans) and code spans in one pass, left to right: a code
+    // span outside a link label is left alone.
+    const links = /(!?)\[((?:`[^`]*`|[^\]`])*)\]\(\s*<?([^)\s>]+)>?(\s+"[^"]*")?\s*\)|(`+[^`]*`+)/g;
+    const withLinks = l.replace(links, (m, bang: string, label: string, target: string, title: string | undefined, code: string | undefined) => {
+      if (code !== undefined) return m;
+      const to = siteLink(target, page);
+      return to === "" ? label : `${bang}[${label}](${to}${title ?? ""})`;
+    });
+    return withLinks
       .split(/(`+[^`]*`+)/)
-      .map((part, i) => {
-        if (i % 2 === 1) return part;
-        part = part.replace(/(!?)\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(\s+"[^"]*")?\s*\)/g, (_m, bang: string, label: string, target: string, title: string | undefined) => {
-          const to = siteLink(target, page);
-          return to === "" ? label : `${bang}[${label}](${to}${title ?? ""})`;
-        });
-        return part.replace(/(<(?:a|img)\s[^>]*?(?:href|src)=")([^"]+)(")/g, (_m, a: string, target: string, b: string) => a + (siteLink(target, page) || "#") + b);
-      })
+      .map((part, i) => (i % 2 === 1 ? part : part.replace(/(<(?:a|img)\s[^>]*?(?:href|src)=")([^"]+)(")/g, (_m, a: string, target: string, b: string) => a + (siteLink(target, page) || "#") + b)))
       .join("");
   });
 }
