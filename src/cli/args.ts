@@ -31,7 +31,7 @@ export function parseArgs(argv: string[], specs: Record<string, FlagSpec>, comma
     }
     const eq = arg.indexOf("=");
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    const spec = specs[name];
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (!spec) throw new UsageError(`${command}: unknown flag --${name} (see sharpness ${command} --help)`);
     if (spec.kind === "bool") {
       if (eq >= 0) {

@@ -101,13 +101,18 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
   } catch {
     throw new SafetensorsError("safetensors: header is not valid JSON");
   }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) throw new SafetensorsError("safetensors: header is not a JSON object");
   const base = 8 + n;
   const tensors: Record<string, TensorData> = {};
   for (const [name, h] of Object.entries(header)) {
     if (name === "__metadata__") continue;
-    const dtype = FROM_ST[h?.dtype];
-    const [b, e] = h?.data_offsets ?? [];
-    if (!dtype || !Array.isArray(h.shape) || !(b >= 0 && e >= b && base + e <= bytes.byteLength)) throw new SafetensorsError(`safetensors: bad entry for ${JSON.stringify(name)}`);
+    // Own keys only (a dtype "constructor" is not a dtype); offsets and shape must be arrays of integers.
+    const dtype = typeof h?.dtype === "string" && Object.hasOwn(FROM_ST, h.dtype) ? FROM_ST[h.dtype] : undefined;
+    const offsets = h?.data_offsets;
+    const ints = (a: unknown, len?: number) => Array.isArray(a) && (len === undefined || a.length === len) && a.every((x) => Number.isSafeInteger(x) && x >= 0);
+    if (!dtype || !ints(h.shape) || !ints(offsets, 2)) throw new SafetensorsError(`safetensors: bad entry for ${JSON.stringify(name)}`);
+    const [b, e] = offsets as [number, number];
+    if (!(e >= b && base + e <= bytes.byteLength)) throw new SafetensorsError(`safetensors: bad entry for ${JSON.stringify(name)}`);
     const count = (h.shape as number[]).reduce((x, y) => x * y, 1);
     if ((e - b) !== count * WIDTH[h.dtype]) throw new SafetensorsError(`safetensors: ${JSON.stringify(name)} has ${e - b} bytes for shape [${h.shape}]`);
     const copy = bytes.slice(base + b, base + e); // aligned copy

@@ -13,7 +13,7 @@ import { train, type EpochRecord } from "../../src/train/trainer.js";
 import { mnistSpec } from "./specs.js";
 import { epochWithoutTimes } from "../../src/train/result.js";
 import { CheckpointError, findLatest, readCheckpointTrees, writeCheckpoint } from "../../src/train/checkpoint.js";
-import { decodeSafetensors, encodeSafetensors } from "../../src/engine/safetensors.js";
+import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../../src/engine/safetensors.js";
 import { trackBuffers } from "../helpers.js";
 
 before(() => initEngine("wasm"));
@@ -39,6 +39,29 @@ test("safetensors round trip (f32, f64, i32, u32, 0-d) and corruption detection"
   assert.equal((dec.tensors.d.data as Float64Array)[0], Math.PI);
   assert.equal(dec.metadata.format, "x");
   assert.throws(() => decodeSafetensors(enc.subarray(0, enc.length - 3)), /safetensors: bad entry|has \d+ bytes/);
+});
+
+test("safetensors: a malformed header is a SafetensorsError, never a TypeError", () => {
+  const withHeader = (header: string, data = 4) => {
+    const h = new TextEncoder().encode(header);
+    const out = new Uint8Array(8 + h.length + data);
+    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+    out.set(h, 8);
+    return out;
+  };
+  const bad = [
+    "5",
+    "null",
+    "[1]",
+    '{"a": {"dtype": "F32", "shape": [1], "data_offsets": 4}}',
+    '{"a": {"dtype": "constructor", "shape": [1], "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "F32", "shape": [0.5], "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "F32", "shape": "1", "data_offsets": [0, 4]}}',
+    '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, "4"]}}',
+    '{"a": null}',
+  ];
+  for (const h of bad) assert.throws(() => decodeSafetensors(withHeader(h)), (e: Error) => e instanceof SafetensorsError, h);
+  assert.deepEqual([...(decodeSafetensors(withHeader('{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}')).tensors.a.data as Float32Array)], [0]);
 });
 
 for (const optimizer of ["sgd", "sam", "fsam", "random-perturbation"] as const) {
