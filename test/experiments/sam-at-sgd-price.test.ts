@@ -39,6 +39,7 @@ test("the specs: every arm on every seed, plus SGD at the setting's epochs; the 
   for (const s of SCALES) assert.equal(e.specs(s).length, (ARMS.length + 1 + sameEpochArms(s).length) * runsOf(arm("sgd"), s).length);
   // The supplementary arms at SAM's epochs: all but SGD and SAM at default; SAM in the last 25% of 30 epochs switches at 24.
   assert.deepEqual(sameEpochArms("default").map((a) => a.id), ["looksam", "every4", "last25", "msam", "saf", "mesa", "esam"]);
+  assert.deepEqual(sameEpochArms("quick"), []);
   assert.equal(runsAtSameEpochs(arm("last25"), "default")[0].optimizer.switchEpoch, 24);
   assert.equal(runsAtSameEpochs(arm("msam"), "default")[0].epochs, 30);
   assert.equal(runsOf(arm("sgd"), "default").length, 5);
@@ -63,10 +64,11 @@ test("standing: keeps, loses or unclear, at the rule's boundaries", () => {
   for (const [vsSgd, vsSam, want] of cases) assert.equal(standing(vsSgd, vsSam), want, JSON.stringify([vsSgd, vsSam]));
 });
 
-/** Results where arm `id` at seed s has final test accuracy acc(id, s) ("sgd30": SGD at the setting's epochs). */
+/** Results where arm `id` at seed s has final test accuracy acc(id, s), at equal time and at SAM's epochs alike ("sgd30": SGD at the setting's epochs). */
 function fake(scale: Scale, acc: (id: string, seed: number) => number) {
   const idOf = new Map<string, string>();
   for (const a of ARMS) for (const s of runsOf(a, scale)) idOf.set(anyRunKey(s), a.id);
+  for (const a of sameEpochArms(scale)) for (const s of runsAtSameEpochs(a, scale)) idOf.set(anyRunKey(s), a.id);
   return fakeResults(e, scale, trainFake((spec) => acc(idOf.get(anyRunKey(spec)) ?? "sgd30", spec.seed)));
 }
 const jitter = (s: number) => [0.001, -0.002, 0.0015, -0.001, 0.0005][s];
@@ -78,6 +80,10 @@ test("the verdict: a cheap arm keeps the gain, none does, or there is no gain to
   assert.match(kept.reason, /MSAM/);
   assert.equal(kept.also?.find((x) => x.claim.startsWith("MSAM"))?.verdict, "reproduced");
   assert.equal(kept.also?.find((x) => x.claim.startsWith("SAF"))?.verdict, "not reproduced");
+  // The supplementary arms at SAM's epochs, outside the verdict: MSAM there too at SAM's level, kept; the rest at SGD's, lost.
+  const supp = kept.also!.filter((x) => x.claim.startsWith("Supplementary"));
+  assert.equal(supp.length, 7);
+  assert.deepEqual(supp.map((x) => x.verdict), supp.map((x) => (x.claim.includes("MSAM") ? "reproduced" : "not reproduced")));
   // Every cheap arm at SGD's level or clearly below SAM: not reproduced; ESAM keeping it does not count (costlier than SAM).
   const lost = e.judge(fake("default", (id, s) => (id === "sam" || id === "esam" ? 0.6 : id === "sgd" || id === "sgd30" ? 0.5 : 0.55 + jitter(s))), "default");
   assert.equal(lost.verdict, "not reproduced", lost.reason);
