@@ -5,6 +5,7 @@
  */
 import { blockUntilReady, nn, numpy as np, tree } from "@jax-js/jax";
 import { phasedStep, type LossFn, type SharpnessAwareOptimizer, type StepInputs } from "../src/sam/core.js";
+import assert from "node:assert/strict";
 import { trackBuffers } from "./helpers.js";
 import { mulberry32 } from "../src/engine/prng.js";
 
@@ -79,16 +80,34 @@ export function tinyWithLogits(p: TinyParams, b: TinyBatch): [np.Array, np.Array
  * trainer does); returns the final parameters (the state is disposed). `perExampleLoss`: for the
  * variants that select examples (ESAM).
  */
-export function runTiny(opt: SharpnessAwareOptimizer<any>, init: TinyData, batches: { x: number[][]; y: number[] }[], { jitted = false, perExampleLoss }: { jitted?: boolean; perExampleLoss?: LossFn } = {}): TinyParams {
+export function runTiny(
+  opt: SharpnessAwareOptimizer<any>,
+  init: TinyData,
+  batches: { x: number[][]; y: number[] }[],
+  {
+    jitted = false,
+    perExampleLoss,
+    inputs,
+    onStep,
+  }: {
+    jitted?: boolean;
+    perExampleLoss?: LossFn;
+    /** Step inputs for batch b (e.g. SAM-full's full gradient). */
+    inputs?: (b: { x: number[][]; y: number[] }) => StepInputs;
+    /** Called after step t with the new params (borrowed: take `.ref` to keep them). */
+    onStep?: (p: TinyParams, t: number) => void;
+  } = {},
+): TinyParams {
   const step = phasedStep(opt, tinyLoss, { jitted, ...(perExampleLoss ? { perExampleLoss } : {}) });
   let p = toParams(init);
   let s = opt.init(tree.ref(p));
   batches.forEach((b, t) => {
-    const out = step(p, s, toBatch(b), t);
+    const out = step(p, s, toBatch(b), t, inputs ? inputs(b) : {});
     out.loss.dispose();
     out.finite.dispose();
     p = out.params;
     s = out.state;
+    onStep?.(p, t);
   });
   tree.dispose(s);
   step.dispose();
@@ -125,4 +144,22 @@ export async function liveBuffersOver(
   tree.dispose([p, s]);
   step.dispose();
   return { early: counts[0], late: counts[1], left: live() - baseline };
+}
+
+/**
+ * The ownership contract of `opt.step` (README "Ownership"): it consumes params, state, batch
+ * and the array step inputs, each exactly once. Before the step one `.ref` is taken of the first
+ * leaf of each; after it those have refCount 1 (consumed once, the `.ref` survives) and every
+ * other leaf has refCount 0. Disposes everything it was given and the step's outputs.
+ */
+export function assertStepOwnership(opt: SharpnessAwareOptimizer<any>, p: TinyParams, s: unknown, b: TinyBatch, stepOptions: Record<string, unknown> = {}): void {
+  const arrays = Object.entries(stepOptions).filter(([, v]) => v instanceof np.Array) as [string, np.Array][];
+  const groups: [string, np.Array[]][] = [["params", tree.leaves(p) as np.Array[]], ["state", tree.leaves(s) as np.Array[]], ["batch", tree.leaves(b) as np.Array[]], ...arrays.map(([k, v]) => [k, [v]] as [string, np.Array[]])];
+  const kept = groups.map(([, leaves]) => leaves[0].ref);
+  const out = opt.step(tinyLoss as LossFn, p, s, b, stepOptions as never);
+  groups.forEach(([what, leaves], i) => {
+    assert.equal(kept[i].refCount, 1, `${what}: consumed once, the .ref survives`);
+    leaves.slice(1).forEach((x, j) => assert.equal(x.refCount, 0, `${what}: leaf ${j + 1} consumed`));
+  });
+  tree.dispose([kept, out.params, out.state, out.loss, out.finite, ...[out.aux, out.logits, out.telemetry].filter((x) => x !== undefined)]);
 }

@@ -8,14 +8,14 @@
  */
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { blockUntilReady, nn, numpy as np, tree } from "@jax-js/jax";
+import { nn, numpy as np, tree } from "@jax-js/jax";
 import { classificationLoss, mlp, phasedStep, plain, sam, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { esam, esamDescriptor } from "../../src/sam/esam.js";
 import { makeSharpnessAware, noExtraState, type LossFn } from "../../src/sam/core.js";
 import { normalizedPerturbation } from "../../src/sam/sam.js";
 import { classificationLossPerExample } from "../../src/models/loss.js";
-import { assertClose, flat, maxTreeDiff, setup, trackBuffers } from "../helpers.js";
-import { DIMS, tinyLoss, tinyProblem, toBatch, toParams, type TinyBatch, type TinyParams, runTiny, liveBuffersOver } from "../fixtures.js";
+import { assertClose, flat, maxTreeDiff, setup } from "../helpers.js";
+import { DIMS, tinyLoss, tinyProblem, toBatch, toParams, type TinyBatch, type TinyParams, runTiny, liveBuffersOver, assertStepOwnership } from "../fixtures.js";
 
 before(setup);
 
@@ -197,17 +197,7 @@ test("esam state: the key's structure, shape and dtype are stable across steps",
 test("esam ownership: step consumes params, state and batch; .ref keeps them alive", () => {
   const opt = esam(base());
   const p = toParams(init);
-  const s = opt.init(tree.ref(p));
-  const b = toBatch(batches[0]);
-  const kept = p.w1.ref;
-  const keptKey = s.extra.key.ref;
-  const out = opt.step(tinyLoss as LossFn, p, s, b, { perExampleLoss: tinyLossPer as LossFn });
-  assert.equal(p.b1.refCount, 0, "params consumed");
-  assert.equal(s.count.refCount, 0, "state consumed");
-  assert.equal(b.x.refCount, 0, "batch consumed");
-  assert.equal(kept.refCount, 1, ".ref survives");
-  assert.equal(keptKey.refCount, 1, "the key consumed once, its .ref survives");
-  tree.dispose([kept, keptKey, out.params, out.state, out.loss, out.finite]);
+  assertStepOwnership(opt, p, opt.init(tree.ref(p)), toBatch(batches[0]), { perExampleLoss: tinyLossPer as LossFn });
 });
 
 test("esam: no live-buffer growth over 30 jitted steps, nothing left after disposal", async () => {

@@ -4,13 +4,11 @@
  */
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { blockUntilReady, grad, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import {
-  applyUpdates, chain, clipByGlobalNorm, fasam, fisherSam, fsam, gradNormPenalty, gsam, hvpAt, lookSam, multiStepSam, phasedStep,
-  randomPerturbation, rhoEvery, rhoInvSqrt, rhoSwitch, wsam, vasso, msam, lookbehindSam, sam, samFull, samNoise, sgd, asam, type SharpnessAwareOptimizer,
-} from "../../src/index.js";
-import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
-import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, liveBuffersOver } from "../fixtures.js";
+import { grad, jit, numpy as np, tree } from "@jax-js/jax";
+import { chain, clipByGlobalNorm, fasam, fisherSam, fsam, gradNormPenalty, gsam, hvpAt, lookSam, multiStepSam,
+  randomPerturbation, rhoEvery, rhoInvSqrt, rhoSwitch, wsam, vasso, msam, lookbehindSam, sam, samFull, samNoise, sgd, asam, type SharpnessAwareOptimizer } from "../../src/index.js";
+import { assertClose, flat, maxTreeDiff, runSteps, setup, quad } from "../helpers.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, liveBuffersOver, runTiny } from "../fixtures.js";
 
 before(setup);
 
@@ -186,21 +184,7 @@ test("clipping by global norm in the base applies to the perturbed-point gradien
 const { init, batches } = tinyProblem(3, 4);
 const base = () => sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 });
 
-function run(opt: SharpnessAwareOptimizer<any>, jitted = false, inputs: (b: any) => any = () => ({})): TinyParams {
-  const step = phasedStep(opt, tinyLoss, { jitted });
-  let p = toParams(init);
-  let s = opt.init(tree.ref(p));
-  batches.forEach((b, t) => {
-    const out = step(p, s, toBatch(b), t, inputs(b));
-    out.loss.dispose();
-    out.finite.dispose();
-    p = out.params;
-    s = out.state;
-  });
-  tree.dispose(s);
-  step.dispose();
-  return p;
-}
+const run = (opt: SharpnessAwareOptimizer<any>, jitted = false, inputs?: (b: any) => any): TinyParams => runTiny(opt, init, batches, { jitted, inputs });
 const ref = () => run(sam(base(), { rho: 0.1 }));
 const fullGradOf = (b: any) => ({ fullGrad: grad(tinyLoss)(toParams(init), toBatch(b)) });
 

@@ -8,11 +8,11 @@
  */
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { blockUntilReady, numpy as np, tree } from "@jax-js/jax";
-import { asam, phasedStep, plain, rhoSwitch, sam, samFull, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
+import { numpy as np, tree } from "@jax-js/jax";
+import { asam, plain, rhoSwitch, sam, samFull, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { lookbehind, lookbehindDescriptor, lookbehindSam, lookbehindSamDescriptor } from "../../src/sam/lookbehind-sam.js";
 import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
-import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, runTiny, liveBuffersOver } from "../fixtures.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, runTiny, liveBuffersOver, assertStepOwnership } from "../fixtures.js";
 
 before(setup);
 
@@ -301,18 +301,7 @@ test("lookbehind state: { inner, skipped }, structure, shapes and dtypes stable 
 test("lookbehind ownership: step consumes params, state and batch; .ref keeps them alive", () => {
   const opt = lookbehindSam(base(), { rho: 0.1, k: 2 });
   const p = toParams(init);
-  const s = opt.init(tree.ref(p));
-  const b = toBatch(batches[0]);
-  const kept = p.w1.ref;
-  const keptBatch = b.y.ref;
-  const out = opt.step(tinyLoss, p, s, b);
-  assert.equal(p.b1.refCount, 0, "params consumed");
-  assert.equal(s.skipped.refCount, 0, "state consumed");
-  assert.equal(s.inner.count.refCount, 0, "inner state consumed");
-  assert.equal(b.x.refCount, 0, "batch consumed");
-  assert.equal(kept.refCount, 1, ".ref survives");
-  assert.equal(keptBatch.refCount, 1, "batch .ref survives");
-  tree.dispose([kept, keptBatch, out.params, out.state, out.loss, out.finite]);
+  assertStepOwnership(opt, p, opt.init(tree.ref(p)), toBatch(batches[0]));
 });
 
 test("lookbehind: no live-buffer growth over 30 jitted steps, nothing left after disposal", async () => {

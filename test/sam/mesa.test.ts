@@ -8,12 +8,12 @@
  */
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { blockUntilReady, nn, numpy as np, tree } from "@jax-js/jax";
+import { numpy as np, tree } from "@jax-js/jax";
 import { crossEntropy, phasedStep, plain, sgd, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { mesa, mesaDescriptor } from "../../src/sam/mesa.js";
 import type { LogitsLossFn, LossFn } from "../../src/sam/core.js";
-import { assertClose, flat, maxTreeDiff, setup, trackBuffers } from "../helpers.js";
-import { DIMS, tinyLoss, tinyProblem, toBatch, toParams, type TinyBatch, type TinyParams, tinyWithLogits, liveBuffersOver } from "../fixtures.js";
+import { assertClose, flat, maxTreeDiff, setup } from "../helpers.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, tinyWithLogits, liveBuffersOver, assertStepOwnership } from "../fixtures.js";
 
 before(setup);
 
@@ -80,7 +80,6 @@ test("mesa passes: with the term one gradient pass and one forward (of the EMA w
 });
 
 // ---- the tiny MLP ----
-
 
 const { init, batches } = tinyProblem(6, 6);
 const base = () => sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 });
@@ -161,18 +160,8 @@ test("mesa ownership: step consumes params, state and batch; .ref keeps them ali
   const opt = mesa(base(), { lambda: 0.5, startEpoch: 1 });
   const p = toParams(init);
   const s = opt.init(tree.ref(p));
-  const ema = s.extra.ema as TinyParams;
-  assert.notEqual(ema.w1, p.w1, "the EMA does not share the parameters' arrays");
-  const b = toBatch(batches[0]);
-  const kept = p.w1.ref;
-  const keptEma = ema.w1.ref;
-  const out = opt.step(tinyLoss as LossFn, p, s, b, { lossWithLogits: tinyWithLogits as LogitsLossFn });
-  assert.equal(p.b1.refCount, 0, "params consumed");
-  assert.equal(s.count.refCount, 0, "state consumed");
-  assert.equal(b.x.refCount, 0, "batch consumed");
-  assert.equal(kept.refCount, 1, ".ref survives");
-  assert.equal(keptEma.refCount, 1, "the EMA consumed once, its .ref survives");
-  tree.dispose([kept, keptEma, out.params, out.state, out.loss, out.finite]);
+  assert.notEqual((s.extra.ema as TinyParams).w1, p.w1, "the EMA does not share the parameters' arrays");
+  assertStepOwnership(opt, p, s, toBatch(batches[0]), { lossWithLogits: tinyWithLogits as LogitsLossFn });
 });
 
 test("mesa: no live-buffer growth over 30 jitted steps, nothing left after disposal", async () => {

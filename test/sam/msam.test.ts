@@ -12,7 +12,7 @@ import { blockUntilReady, jit, numpy as np, tree } from "@jax-js/jax";
 import { adam, adamw, phasedStep, plain, rhoSwitch, sgd, stepSchedule, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { msam, msamDescriptor } from "../../src/sam/msam.js";
 import { assertClose, flat, maxTreeDiff, runSteps, setup, trackBuffers, quad } from "../helpers.js";
-import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, assertStepOwnership, runTiny } from "../fixtures.js";
 import * as ref from "../reference/torchlike.js";
 
 before(setup);
@@ -131,21 +131,11 @@ test("msam ≡ official msam.py loop on the tiny MLP (float64 backprop), SGD μ 
   const toFlat = (q: ref.P) => KEYS.flatMap((k) => q[k]);
   const theirs = officialMsam(toFlat(p0), (p, t) => toFlat(ref.lossGrad(unflat(p), batches[t])[1]), { lr: () => 0.1, mu: 0.9, wd: 5e-4, rho: 0.3 }, 6);
   for (const jitted of [false, true]) {
-    const opt = msam(base(), { rho: 0.3 });
-    const step = phasedStep(opt, tinyLoss, { jitted });
-    let p = toParams(init);
-    let s = opt.init(tree.ref(p));
-    batches.forEach((b, t) => {
-      const out = step(p, s, toBatch(b), t);
-      out.loss.dispose();
-      out.finite.dispose();
-      p = out.params;
-      s = out.state;
-      const mine = KEYS.flatMap((k) => flat(p[k].ref));
-      assertClose(mine, theirs[t], 2e-4, `${jitted ? "jit" : "eager"} step ${t + 1}`);
+    const p = runTiny(msam(base(), { rho: 0.3 }), init, batches, {
+      jitted,
+      onStep: (q, t) => assertClose(KEYS.flatMap((k) => flat(q[k].ref)), theirs[t], 2e-4, `${jitted ? "jit" : "eager"} step ${t + 1}`),
     });
-    tree.dispose([p, s]);
-    step.dispose();
+    tree.dispose(p);
   }
 });
 
@@ -344,27 +334,11 @@ test("msam state: u has the parameters' structure, shapes and dtypes; the state'
 
 test("msam ownership: step consumes params, state and batch; .ref keeps them alive", () => {
   const opt = msam(base());
-  let p = toParams(init);
-  let s = opt.init(tree.ref(p));
+  const p = toParams(init);
   // One step first, so that u is a real update.
-  const first = opt.step(tinyLoss, p, s, toBatch(batches[0]));
-  first.loss.dispose();
-  first.finite.dispose();
-  p = first.params;
-  s = first.state;
-  const b = toBatch(batches[1]);
-  const kept = p.w1.ref;
-  const keptU = (s.extra.u as TinyParams).w2.ref;
-  const keptBatch = b.x.ref;
-  const out = opt.step(tinyLoss, p, s, b);
-  assert.equal(p.b1.refCount, 0, "params consumed");
-  assert.equal(s.count.refCount, 0, "state consumed");
-  assert.equal((s.extra.u as TinyParams).b2.refCount, 0, "u consumed");
-  assert.equal(b.y.refCount, 0, "batch consumed");
-  assert.equal(kept.refCount, 1, ".ref survives");
-  assert.equal(keptU.refCount, 1, "state .ref survives");
-  assert.equal(keptBatch.refCount, 1, "batch .ref survives");
-  tree.dispose([kept, keptU, keptBatch, out.params, out.state, out.loss, out.finite]);
+  const first = opt.step(tinyLoss, p, opt.init(tree.ref(p)), toBatch(batches[0]));
+  tree.dispose([first.loss, first.finite]);
+  assertStepOwnership(opt, first.params, first.state, toBatch(batches[1]));
 });
 
 test("msam: no live-buffer growth over 50 jitted steps (and 10 eager), nothing left after disposal", async () => {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { blockUntilReady, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { applyUpdates, asam, fsam, sam, sgd, adamw, wsam, vasso, msam, lookbehindSam, type SharpnessAwareOptimizer } from "../../src/index.js";
 import { maxTreeDiff, setup, trackBuffers } from "../helpers.js";
-import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams } from "../fixtures.js";
+import { tinyLoss, tinyProblem, toBatch, toParams, type TinyParams, assertStepOwnership } from "../fixtures.js";
 
 before(setup);
 
@@ -117,17 +117,7 @@ test("state structure, shapes and dtypes are stable across steps", () => {
 test("ownership: step consumes params, state and batch; .ref keeps them alive", () => {
   const opt = fsam(base(), { rho: 0.1 });
   const p = toParams(init);
-  const s = opt.init(tree.ref(p));
-  const b = toBatch(batches[0]);
-  const kept = p.w1.ref; // one extra reference survives the step
-  const out = opt.step(tinyLoss, p, s, b);
-  assert.equal(p.b1.refCount, 0, "params consumed");
-  assert.equal(b.x.refCount, 0, "batch consumed");
-  assert.equal(s.count.refCount, 0, "state consumed");
-  assert.equal(kept.refCount, 1, ".ref survives");
-  assert.deepEqual(kept.shape, [4, 5]);
-  kept.dispose();
-  tree.dispose([out.params, out.state, out.loss, out.finite]);
+  assertStepOwnership(opt, p, opt.init(tree.ref(p)), toBatch(batches[0]));
 });
 
 test("no live-buffer growth over 40-100 jitted steps, and nothing left after disposal", async () => {
