@@ -14,13 +14,12 @@ import { DIAG_NET_METHODS, trainDiagNet, type DiagNetMethod, type DiagNetPhase }
 import { writeFileAtomic } from "../sweep/store.js";
 import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
 import { readJsonFile } from "./run.js";
-import { flagTable } from "./spec-flags.js";
 import { checkPathText, prepareOutDir, showPath } from "./out-dir.js";
 import { DRY_RUN_FLAG } from "./sweep.js";
 
 export const DIAG_NET_FORMAT = "sharpness-aware-diag-net/1";
 
-export const FLAGS: Record<string, FlagSpec> = flagTable({
+export const FLAGS: Record<string, FlagSpec> = {
   data: { kind: "string", help: "a JSON file { X: [[…]], y, Xtest: [[…]], ytest, betaStar? } (or --seed)" },
   seed: { kind: "int", help: "the paper's synthetic problem of this seed (or --data)" },
   n: { kind: "int", help: "with --seed: training examples (default 20)" },
@@ -39,7 +38,7 @@ export const FLAGS: Record<string, FlagSpec> = flagTable({
   out: { kind: "string", help: "output directory: result.json (required)" },
   ...DRY_RUN_FLAG,
   help: { kind: "bool", help: "show this help" },
-});
+};
 
 /** Sizes the synthetic problem and a run may have (as the diag-net task's, experiments/tasks.ts), and the most numbers one matrix may hold. */
 const LIMITS = { n: 10_000, "n-test": 1_000_000, d: 10_000, k: 10_000, steps: 10_000_000, "curve-points": 10_000 } as const;

@@ -20,11 +20,10 @@ import { UsageError, helpText, parseArgs, parseFlags, type FlagSpec } from "./ar
 import { specLabel } from "../train/spec.js";
 import { progressBar } from "./progress.js";
 import { prepareOutDir, showPath } from "./out-dir.js";
-import { flagTable } from "./spec-flags.js";
 
 const MEASURES = ["m-sharpness", "adaptive", "average", "hessian", "anatomy", "landscape"] as const;
 
-export const MEASURE_FLAGS: Record<string, FlagSpec> = flagTable({
+export const MEASURE_FLAGS: Record<string, FlagSpec> = {
   checkpoint: { kind: "string", help: "a run's output directory (or one of its checkpoints)" },
   measures: { kind: "list", help: `which: ${MEASURES.join(", ")} (default: all but landscape)` },
   points: { kind: "int", help: "fixed training points measured on (default 1024)" },
@@ -45,14 +44,14 @@ export const MEASURE_FLAGS: Record<string, FlagSpec> = flagTable({
   seed: { kind: "int", help: "seed of the points and random directions (default 0)" },
   out: { kind: "string", help: "output directory: measures.json, landscape.svg (default: the --checkpoint directory)" },
   help: { kind: "bool", help: "show this help" },
-});
+};
 
-export const INTERPOLATE_FLAGS: Record<string, FlagSpec> = flagTable({
+export const INTERPOLATE_FLAGS: Record<string, FlagSpec> = {
   alphas: { kind: "int", help: "α values from 0 to 1 (default 21)" },
   "train-points": { kind: "int", help: "training points evaluated (default 2048)" },
   out: { kind: "string", help: "output directory: interpolation.json, interpolation.svg (default: the current directory)" },
   help: { kind: "bool", help: "show this help" },
-});
+};
 
 const num = (v: unknown, d: number) => (v === undefined ? d : (v as number));
 

@@ -12,10 +12,9 @@ import { planExperiments, writeExperiment, writeIndex } from "../experiments/rep
 import { oneLine } from "./run.js";
 import { UsageError, helpText, parseArgs, type FlagSpec } from "./args.js";
 import { checkRunFlags, divergedNote, dryRunText, executeRuns, prepareRun, DRY_RUN_FLAG, SWEEP_RUN_FLAGS } from "./sweep.js";
-import { flagTable } from "./spec-flags.js";
 import { checkPathText } from "./out-dir.js";
 
-export const FLAGS: Record<string, FlagSpec> = flagTable({
+export const FLAGS: Record<string, FlagSpec> = {
   list: { kind: "bool", help: "print every experiment's id, source and claim" },
   scale: { kind: "string", choices: SCALES, help: "quick (≤ 1 min, for tests), default (≤ 10 min) or full (the paper's scale where it fits); default: default" },
   out: { kind: "string", help: "output directory: runs/<key>/, <id>/result.json, <id>/report.html, index.html" },
@@ -23,7 +22,7 @@ export const FLAGS: Record<string, FlagSpec> = flagTable({
   ...DRY_RUN_FLAG,
   device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device of training runs (default auto)" },
   help: { kind: "bool", help: "show this help" },
-});
+};
 
 export type ReproducePlan = { kind: "help" } | { kind: "list" } | { kind: "reproduce"; ids: string[]; scale: Scale; outGiven: string; out: string; flags: Record<string, unknown> };
 

@@ -36,12 +36,12 @@ import { lineChart, table, type Row } from "../experiments/charts.js";
 // run.js before sweep.js: sweep.js and run.js import each other, and run.js must start first.
 import { loadData, oneLine, readJsonFile, startEngine } from "./run.js";
 import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
-import { applyFlags, flagMessage, flagTable, specFlags } from "./spec-flags.js";
+import { applyFlags, flagMessage, specFlags } from "./spec-flags.js";
 import { checkRunFlags, runSweepCommand, DRY_RUN_FLAG, SWEEP_RUN_FLAGS } from "./sweep.js";
 import { checkPathText, showPath } from "./out-dir.js";
 import { MAX_SWEEP_RUNS } from "../sweep/grid.js";
 
-export const FLAGS: Record<string, FlagSpec> = flagTable({
+export const FLAGS: Record<string, FlagSpec> = {
   spec: { kind: "string", help: "a run spec (JSON file) as the setting; flags override its fields (default: the default comparison's setting with SAM)" },
   ...specFlags(),
   rhos: { kind: "list", help: "the ρ grid (default 7 log-spaced values 0.01 … 1)" },
@@ -51,7 +51,7 @@ export const FLAGS: Record<string, FlagSpec> = flagTable({
   ...DRY_RUN_FLAG,
   device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device of the runs (default auto)" },
   help: { kind: "bool", help: "show this help" },
-});
+};
 
 /** `points` values from lo to hi, evenly spaced in log, rounded to 3 significant digits. */
 export function logGrid(lo: number, hi: number, points: number): number[] {

@@ -23,7 +23,7 @@ import { isValidResult, writeFileAtomic } from "../sweep/store.js";
 import { MAX_SWEEP_RUNS } from "../sweep/grid.js";
 import { UsageError, helpText, parseFlags, type FlagSpec } from "./args.js";
 import { progressBar } from "./progress.js";
-import { FLAG_INFO, applyFlags, flagMessage, flagTable, specFlags, SPEC_FLAG_NAMES } from "./spec-flags.js";
+import { FLAG_INFO, applyFlags, flagMessage, specFlags, SPEC_FLAG_NAMES } from "./spec-flags.js";
 import { checkPathText, checkWritableDir, prepareOutDir, showPath } from "./out-dir.js";
 import { checkRunFlags, runSweepCommand, reportCommand, sweepCommand, workerCommand, SWEEP_RUN_FLAGS, DRY_RUN_FLAG } from "./sweep.js";
 
@@ -37,7 +37,7 @@ const COMMON: Record<string, FlagSpec> = {
   help: { kind: "bool", help: "show this help" },
 };
 
-export const TRAIN_FLAGS: Record<string, FlagSpec> = flagTable({
+export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   spec: { kind: "string", help: "a run spec (JSON file); flags override its fields" },
   ...COMMON,
   overwrite: { kind: "bool", help: "replace the run --out already holds (its result, metrics and checkpoints); without it such an --out is refused" },
@@ -45,14 +45,14 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = flagTable({
   resume: { kind: "string", help: "continue the run in DIR from its latest checkpoint (its own spec)" },
   "measure-every": { kind: "int", help: "record instruments every N epochs (on 512 fixed training points)" },
   measure: { kind: "list", help: "which: m-sharpness, adaptive, average, hessian (default m-sharpness,hessian)" },
-});
+};
 
-export const COMPARE_FLAGS: Record<string, FlagSpec> = flagTable({
+export const COMPARE_FLAGS: Record<string, FlagSpec> = {
   ...COMMON,
   optimizers: { kind: "list", help: "optimizers, with overrides as name:key=value (e.g. asam:rho=1:adaptiveLeaves=weights)" },
   seeds: { kind: "list", help: "seeds, e.g. 0,1,2" },
   ...SWEEP_RUN_FLAGS,
-});
+};
 
 const TOP_HELP = `sharpness — Sharpness-Aware Minimization workbench (jax-js)
 

@@ -13,14 +13,6 @@ import { parseValue } from "../train/compare.js";
 
 export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/**
- * A flag table without a prototype, so that `--constructor` or `--__proto__` is an unknown flag
- * rather than a lookup that finds Object.prototype's members (args.ts indexes tables by name).
- */
-export function flagTable<T>(table: Record<string, T>): Record<string, T> {
-  return Object.assign(Object.create(null) as Record<string, T>, table);
-}
-
 type Where = "run" | "data" | "model" | "optimizer" | "base";
 type FlagInfo = { field: string; where: Where; owners: { name: string; h: Hyper }[] };
 

@@ -17,7 +17,6 @@ import { writeSweepReport, type Claim } from "../report/sweep-report.js";
 import { UsageError, helpText, parseArgs, parseFlags, type FlagSpec } from "./args.js";
 import { sweepReporter } from "./sweep-progress.js";
 import { oneLine, readJsonFile, startEngine } from "./run.js";
-import { flagTable } from "./spec-flags.js";
 import { checkPathText, checkWritableDir, prepareOutDir, showPath } from "./out-dir.js";
 
 /** `--dry-run`, on every command that runs something. */
@@ -33,26 +32,26 @@ export const SWEEP_RUN_FLAGS: Record<string, FlagSpec> = {
   queue: { kind: "string", help: "run on a BullMQ queue at redis://HOST:PORT (workers: sharpness worker)" },
 };
 
-export const SWEEP_FLAGS: Record<string, FlagSpec> = flagTable({
+export const SWEEP_FLAGS: Record<string, FlagSpec> = {
   spec: { kind: "string", help: "the sweep file: { base, grid, random? } (see README \"Sweeps\")" },
   out: { kind: "string", help: "output directory (runs/<key>/, summary.json, report.html)" },
   ...SWEEP_RUN_FLAGS,
   ...DRY_RUN_FLAG,
   device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device of the runs (default auto)" },
   help: { kind: "bool", help: "show this help" },
-});
+};
 
-export const WORKER_FLAGS: Record<string, FlagSpec> = flagTable({
+export const WORKER_FLAGS: Record<string, FlagSpec> = {
   queue: { kind: "string", help: "the queue's Redis, redis://HOST:PORT" },
   jobs: { kind: "int", help: `runs at once (default: one per core, here ${defaultJobs()})` },
   device: { kind: "string", choices: ["auto", "wasm", "webgpu", "cpu"], help: "jax-js device of the runs (default auto)" },
   help: { kind: "bool", help: "show this help" },
-});
+};
 
-export const REPORT_FLAGS: Record<string, FlagSpec> = flagTable({
+export const REPORT_FLAGS: Record<string, FlagSpec> = {
   title: { kind: "string", help: "report title (default: the sweep's)" },
   help: { kind: "bool", help: "show this help" },
-});
+};
 
 function positiveInt(f: Record<string, unknown>, name: string): number | undefined {
   const v = f[name];
