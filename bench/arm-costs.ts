@@ -16,6 +16,7 @@ import { loadFashionMnist } from "../src/data/fashion-mnist.js";
 import { train } from "../src/train/trainer.js";
 import { armRuns } from "../src/experiments/training.js";
 import { COST_PROBES, SETTING, type CostKey } from "../src/experiments/sam-at-sgd-price.js";
+import { median } from "../src/experiments/experiment.js";
 
 const rounds = Number(process.argv[2] ?? 3);
 const EPOCHS = 6;
@@ -34,7 +35,6 @@ for (let i = 0; i < rounds; i++) {
   }
   perRound.push(secs);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
 const cost = Object.fromEntries(keys.map((k) => [k, Number(median(perRound.map((s) => s[k] / s.sgd)).toFixed(2))]));
 const msPerStep = Object.fromEntries(keys.map((k) => [k, Number((1000 * median(perRound.map((s) => s[k]))).toFixed(2))]));
 process.stdout.write(JSON.stringify({ rounds, epochs: EPOCHS, msPerStep, cost }) + "\n", () => process.exit(0));

@@ -166,7 +166,7 @@ const meanOf = (r: Results, specs: RunSpec[], f: (x: ReturnType<Results["train"]
 /** Measured training seconds of the runs that recorded them (compilation included). */
 const trainSecondsPerRun = (r: Results, specs: RunSpec[]) => specs.map((s) => r.train(s).trainSeconds).filter((x): x is number => typeof x === "number");
 /** Their mean (NaN when none recorded it: results stored before the field existed). */
-const trainSecondsOf = (r: Results, specs: RunSpec[]) => meanOf(r, specs, (x) => x.trainSeconds);
+const trainSecondsOf = (r: Results, specs: RunSpec[]) => meanCi(trainSecondsPerRun(r, specs), "").value ?? NaN;
 
 function armNumbers(r: Results, scale: Scale) {
   const sgd = runsOf(arm("sgd"), scale);
